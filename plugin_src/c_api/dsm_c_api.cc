@@ -1,0 +1,109 @@
+// extern "C" surface over the kernels; validates arguments and turns failures into messages.
+#include "dsm_c_api.h"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "../kernels/image_checks.h"
+#include "../kernels/saliency_cpu.h"
+#if DSM_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "../kernels/cuda_driver_check.h"
+#include "../kernels/saliency_cuda.h"
+#endif
+
+#ifndef DSM_VERSION
+#define DSM_VERSION "0.0.0"
+#endif
+
+namespace {
+
+thread_local std::string last_error;
+
+int32_t Fail(const std::string &message) {
+  last_error = message;
+  return 1;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char *dsm_version(void) { return DSM_VERSION; }
+
+int32_t dsm_cuda_toolkit_version(void) {
+#if DSM_WITH_CUDA
+  return CUDART_VERSION;
+#else
+  return 0;
+#endif
+}
+
+const char *dsm_last_error(void) { return last_error.c_str(); }
+
+int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, int32_t channels,
+                         void *map, int32_t float_output, int64_t *peak_index) {
+  const std::string shape_error = dsm::CheckImageShape(height, width, channels);
+  if (!shape_error.empty()) return Fail("dsm_saliency_cpu: image: " + shape_error);
+  if (!image || !map) return Fail("dsm_saliency_cpu: image and map must not be NULL");
+  try {
+    dsm::SaliencyOutput out;
+    if (float_output)
+      out.f32 = static_cast<float *>(map);
+    else
+      out.u8 = static_cast<uint8_t *>(map);
+    const int64_t peak = dsm::SaliencyMapCpu(image, height, width, channels, out);
+    if (peak_index) *peak_index = peak;
+    return 0;
+  } catch (const std::exception &e) {
+    return Fail(std::string("dsm_saliency_cpu: ") + e.what());
+  }
+}
+
+int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,
+                          void *stream) {
+#if DSM_WITH_CUDA
+  if (num_samples < 0 || (num_samples > 0 && !samples))
+    return Fail("dsm_saliency_cuda: expected num_samples >= 0 and a sample array");
+  std::vector<dsm::SaliencySample> batch(num_samples);
+  for (int i = 0; i < num_samples; ++i) {
+    const dsm_sample &s = samples[i];
+    const std::string shape_error = dsm::CheckImageShape(s.height, s.width, s.channels);
+    if (!shape_error.empty())
+      return Fail("dsm_saliency_cuda: sample " + std::to_string(i) + ": " + shape_error);
+    if (!s.image || !s.map)
+      return Fail("dsm_saliency_cuda: sample " + std::to_string(i) +
+                  ": image and map must not be NULL");
+    batch[i] = {s.image, s.map, s.peak, s.height, s.width, s.channels};
+  }
+  if (num_samples == 0) return 0;
+  const std::string driver_error = dsm::CheckCudaDriver();
+  if (!driver_error.empty()) return Fail("dsm_saliency_cuda: " + driver_error);
+  auto cuda_stream = static_cast<cudaStream_t>(stream);
+  const size_t bytes = dsm::SaliencyCudaScratchBytes(batch.data(), num_samples);
+  std::vector<unsigned char> staging(dsm::SaliencyCudaStagingBytes(num_samples));
+  void *scratch = nullptr;
+  cudaError_t err = cudaMallocAsync(&scratch, bytes, cuda_stream);
+  if (err != cudaSuccess)
+    return Fail(std::string("dsm_saliency_cuda: cudaMallocAsync: ") + cudaGetErrorString(err));
+  err = dsm::SaliencyCuda(batch.data(), num_samples, float_output != 0, scratch, bytes,
+                          staging.data(), cuda_stream);
+  const cudaError_t free_err = cudaFreeAsync(scratch, cuda_stream);
+  if (err != cudaSuccess)
+    return Fail(std::string("dsm_saliency_cuda: ") + cudaGetErrorString(err));
+  if (free_err != cudaSuccess)
+    return Fail(std::string("dsm_saliency_cuda: cudaFreeAsync: ") + cudaGetErrorString(free_err));
+  return 0;
+#else
+  (void)samples;
+  (void)num_samples;
+  (void)float_output;
+  (void)stream;
+  return Fail("dsm_saliency_cuda: this build of dali-saliencymix has no CUDA support "
+              "(rebuild with a CUDA compiler on the PATH, or -DDSM_CUDA=ON)");
+#endif
+}
+
+}  // extern "C"

@@ -1,0 +1,46 @@
+/* C API of the dali-saliencymix kernels (no DALI): raw pointers, sizes and a cudaStream_t.
+ *
+ * Every function returns 0 on success and a non-zero code on failure; dsm_last_error() then
+ * returns a message (thread-local, valid until the next call on the same thread). */
+#ifndef DSM_C_API_H_
+#define DSM_C_API_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One image of a batch for the CUDA entry point; all pointers are device pointers. */
+typedef struct dsm_sample {
+  const uint8_t *image; /**< HWC uint8, channels 1 or 3 (RGB), contiguous */
+  void *map;            /**< H*W uint8 or float32 output */
+  int32_t *peak;        /**< optional [2] int32 (y, x) of the first maximum, or NULL */
+  int32_t height;
+  int32_t width;
+  int32_t channels;
+} dsm_sample;
+
+/** Version of this library, e.g. "0.1.0". */
+const char *dsm_version(void);
+/** CUDA runtime version the library was built with (e.g. 13000), or 0 for a CPU-only build. */
+int32_t dsm_cuda_toolkit_version(void);
+/** Message of the last failed call on this thread. */
+const char *dsm_last_error(void);
+
+/** Saliency map of one host image. `map` is H*W uint8 (k) or, if float_output, float32 (k/255).
+ *  `peak_index` (may be NULL) receives the row-major index of the first maximum. */
+int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, int32_t channels,
+                         void *map, int32_t float_output, int64_t *peak_index);
+
+/** Saliency maps of a batch of device images on `stream` (a cudaStream_t; NULL = default
+ *  stream). Scratch memory is allocated and freed stream-ordered; the call does not wait for
+ *  the GPU. */
+int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,
+                          void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DSM_C_API_H_ */

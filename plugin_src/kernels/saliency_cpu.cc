@@ -1,10 +1,10 @@
 // CPU implementation of the fine-grained saliency map (see saliency_math.h for the arithmetic).
 //
-// Speed comes from the centre-surround loop: each row is split into the border, where the window
-// is clipped, and the interior, where the window has a constant area and its corners move with x;
-// the interior is straight-line float code over contiguous memory that the compiler vectorises
-// (with an AVX2 clone chosen at run time), exact IEEE division included. The six scales are fused
-// per row so that the integral rows stay in cache.
+// Speed comes from the centre-surround loop. The integral image is padded on both sides so that
+// clipped window corners read the right values at unclipped indices; every row at every scale is
+// then straight-line float code over contiguous memory that the compiler vectorises (with an
+// AVX2 clone chosen at run time), exact IEEE division included. The six scales are fused per row
+// so that the integral rows stay in cache.
 #include "saliency_cpu.h"
 
 #include <algorithm>
@@ -71,40 +71,32 @@ void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *
   }
 }
 
-/// Border pixels of one row at one scale: the window is clipped, so compute corners per pixel.
-void ScaleRowClipped(const float *integral, int stride, int y1, int y2, int n, int width,
-                     const uint8_t *centre, int x_begin, int x_end, int32_t *acc_on,
-                     int32_t *acc_off) {
-  const float *top = integral + static_cast<int64_t>(y1) * stride;
-  const float *bottom = integral + static_cast<int64_t>(y2) * stride;
-  for (int x = x_begin; x < x_end; ++x) {
-    const int x1 = WindowLo(x, n, width), x2 = WindowHi(x, n, width);
-    const float sum = WindowSum(bottom[x2], top[x1], bottom[x1], top[x2]);
-    const float mean = SurroundMean(sum, centre[x], (x2 - x1) * (y2 - y1));
-    uint32_t on, off;
-    OnOff(centre[x], mean, on, off);
-    acc_on[x] += static_cast<int32_t>(on);
-    acc_off[x] += static_cast<int32_t>(off);
-  }
-}
+/// Widest half window plus one: the padding on each side of a padded integral row.
+constexpr int kPad = 113;
+static_assert(kPad == ScaleRadius(5) + 1, "padding must cover the largest scale");
 
-/// Interior pixels of one row at one scale: x1 = x - n + 1 and x2 = x + n + 1 both inside the
-/// integral image, constant area. Same arithmetic as ScaleRowClipped, written for vectorisation.
-__attribute__((target_clones("avx2", "default"))) void ScaleRowInterior(
-    const float *__restrict top, const float *__restrict bottom, int n, float divisor,
-    const float *__restrict centre, int x_begin, int x_end, int32_t *__restrict acc_on,
-    int32_t *__restrict acc_off) {
+/// One row at one scale, all pixels. `top` and `bottom` point at column 0 of integral rows y1
+/// and y2 in a padded integral image, where every column index below 0 reads column 0 and every
+/// index above W reads column W: so the unclipped corner indices x - n + 1 and x + n + 1 read
+/// exactly the values at the clipped corners, and one straight-line loop over contiguous memory
+/// covers the border and the interior alike. Only the area uses the clipped corners.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void ScaleRow(
+    const float *__restrict top, const float *__restrict bottom, int n, int width, int dy,
+    const float *__restrict centre, int32_t *__restrict acc_on, int32_t *__restrict acc_off) {
   const float *__restrict top_lo = top - n + 1;
   const float *__restrict top_hi = top + n + 1;
   const float *__restrict bottom_lo = bottom - n + 1;
   const float *__restrict bottom_hi = bottom + n + 1;
-  for (int x = x_begin; x < x_end; ++x) {
+  for (int x = 0; x < width; ++x) {
+    const int x1 = x - n + 1 < 0 ? 0 : x - n + 1;
+    const int x2 = x + n + 1 > width ? width : x + n + 1;
+    const float divisor = static_cast<float>((x2 - x1) * dy - 1);
     const float sum = ((bottom_hi[x] + top_lo[x]) - bottom_lo[x]) - top_hi[x];
     const float c = centre[x];
     const float mean = (sum - c) / divisor;
     const float on = c - mean;
     const float off = mean - c;
-    // Values are in (-256, 256) and never NaN here (divisor >= 2*n - 1 > 0).
+    // |on|, |off| < 256; a NaN (0/0 for a 1x1 image) fails both comparisons and gives 0.
     acc_on[x] += static_cast<int32_t>(on > 0.0f ? on : 0.0f);
     acc_off[x] += static_cast<int32_t>(off > 0.0f ? off : 0.0f);
   }
@@ -124,9 +116,8 @@ void SmoothedGrayCpu(const uint8_t *image, int height, int width, int channels, 
   BlurCpu(tmp, gray, height, width, hsum);
 }
 
-void IntegralCpu(const uint8_t *gray, int height, int width, float *integral) {
-  const int stride = width + 1;
-  std::fill(integral, integral + stride, 0.0f);
+void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, int stride) {
+  std::fill(integral, integral + width + 1, 0.0f);
   for (int y = 0; y < height; ++y) {
     const uint8_t *g = gray + static_cast<int64_t>(y) * width;
     const float *prev = integral + static_cast<int64_t>(y) * stride;
@@ -146,12 +137,19 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
                        SaliencyOutput out) {
   CpuScratch &s = ThreadScratch();
   const int64_t pixels = static_cast<int64_t>(height) * width;
-  const int stride = width + 1;
+  // Padded integral image: kPad columns on each side repeat columns 0 and W (see ScaleRow).
+  const int stride = width + 1 + 2 * kPad;
 
   uint8_t *gray = Sized(s.gray, pixels);
   detail::SmoothedGrayCpu(image, height, width, channels, gray);
-  float *integral = Sized(s.integral, static_cast<int64_t>(height + 1) * stride);
-  detail::IntegralCpu(gray, height, width, integral);
+  float *padded = Sized(s.integral, static_cast<int64_t>(height + 1) * stride);
+  float *integral = padded + kPad;  // column 0 of row 0
+  detail::IntegralCpu(gray, height, width, integral, stride);
+  for (int y = 0; y <= height; ++y) {
+    float *row = integral + static_cast<int64_t>(y) * stride;
+    std::fill(row - kPad, row, row[0]);
+    std::fill(row + width + 1, row + width + 1 + kPad, row[width]);
+  }
 
   float *centre = Sized(s.centre, width);
   int32_t *acc_on = Sized(s.acc_on, width);
@@ -168,17 +166,9 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
     for (int i = 0; i < kNumScales; ++i) {
       const int n = ScaleRadius(i);
       const int y1 = WindowLo(y, n, height), y2 = WindowHi(y, n, height);
-      // Interior: x - n + 1 >= 0 and x + n + 1 <= width.
-      const int lo = std::min(n - 1, width);
-      const int hi = std::max(lo, width - n);
-      ScaleRowClipped(integral, stride, y1, y2, n, width, g, 0, lo, acc_on, acc_off);
-      if (hi > lo) {
-        const float divisor = static_cast<float>(2 * n * (y2 - y1) - 1);
-        ScaleRowInterior(integral + static_cast<int64_t>(y1) * stride,
-                         integral + static_cast<int64_t>(y2) * stride, n, divisor, centre, lo,
-                         hi, acc_on, acc_off);
-      }
-      ScaleRowClipped(integral, stride, y1, y2, n, width, g, hi, width, acc_on, acc_off);
+      ScaleRow(integral + static_cast<int64_t>(y1) * stride,
+               integral + static_cast<int64_t>(y2) * stride, n, width, y2 - y1, centre, acc_on,
+               acc_off);
     }
     uint16_t *row_on = sum_on + static_cast<int64_t>(y) * width;
     uint16_t *row_off = sum_off + static_cast<int64_t>(y) * width;

@@ -23,8 +23,9 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
 namespace detail {
 /// Gray conversion and the two 3x3 Gaussian blurs; `gray` is H*W.
 void SmoothedGrayCpu(const uint8_t *image, int height, int width, int channels, uint8_t *gray);
-/// float32 integral image of `gray`, (H+1)*(W+1), accumulated in OpenCV's order.
-void IntegralCpu(const uint8_t *gray, int height, int width, float *integral);
+/// float32 integral image of `gray`, H+1 rows of W+1 values `stride` floats apart, accumulated
+/// in OpenCV's order.
+void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, int stride);
 }  // namespace detail
 
 }  // namespace dsm

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Creates .venv (if missing) and installs dali-saliencymix with its test tools into it.
+# torch is pinned to the CPU build that this project's machines carry (installing an unpinned
+# torch can pull a multi-GB CUDA build); on a GPU machine install the torch you need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet "torch==2.13.0" \
+    || .venv/bin/python -m pip install --quiet --index-url https://download.pytorch.org/whl/cpu torch
+fi
+.venv/bin/python -m pip install --quiet ".[test]"

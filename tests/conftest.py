@@ -1,0 +1,48 @@
+"""Shared fixtures: the shipped photos and OpenCV's saliency as the reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import dali_saliencymix
+
+PHOTO_DIR = Path(dali_saliencymix.__file__).resolve().parent / "data" / "photos"
+
+
+def photo_paths() -> list[Path]:
+    paths = sorted(PHOTO_DIR.glob("*/*.jpg"))
+    assert len(paths) >= 5, f"expected the shipped photos in {PHOTO_DIR}"
+    return paths
+
+
+def load_photo(path: Path) -> np.ndarray:
+    """The photo as uint8 RGB (HWC), or HW for a gray JPEG."""
+    return np.asarray(Image.open(path))
+
+
+def opencv_saliency(image: np.ndarray) -> np.ndarray:
+    """OpenCV's float32 fine-grained saliency of an RGB (HWC) or gray image, on its BGR copy."""
+    bgr = np.ascontiguousarray(image[..., ::-1]) if image.ndim == 3 and image.shape[2] == 3 else image
+    ok, saliency = cv2.saliency.StaticSaliencyFineGrained_create().computeSaliency(bgr)
+    assert ok
+    return saliency
+
+
+def opencv_saliency_u8(image: np.ndarray) -> np.ndarray:
+    """OpenCV's map times 255 as uint8 (its float k/255 round-trips exactly)."""
+    return (opencv_saliency(image) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def photos() -> list[np.ndarray]:
+    return [load_photo(p) for p in photo_paths()]
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261126)

@@ -70,10 +70,10 @@ void SaliencyArgs::Setup(std::vector<OutputDesc> &output_desc,
   for (int i = 0; i < n; ++i) {
     const auto s = shape.tensor_shape(i);
     const int64_t c = ndim == 3 ? s[2] : 1;
-    const std::string error = dsm::CheckImageShape(s[0], s[1], c);
-    DALI_ENFORCE(error.empty(), make_string(kOpName, ": input 0 (images), sample ", i,
-                                                  " (layout ", layout.empty() ? "HWC" : layout.c_str(),
-                                                  "): ", error, "."));
+    const std::string shape_error = dsm::CheckImageShape(s[0], s[1], c);
+    if (!shape_error.empty())
+      DALI_FAIL(make_string(kOpName, ": input 0 (images), sample ", i, " (layout ",
+                            layout.empty() ? "HWC" : layout.c_str(), "): ", shape_error, "."));
     map_shape.set_tensor_shape(i, TensorShape<>(s[0], s[1]));
   }
   output_desc.resize(output_peak_ ? 2 : 1);

@@ -1,0 +1,64 @@
+"""What the package was built with, its load-time checks, and the C API's input checks."""
+
+from __future__ import annotations
+
+import nvidia.dali as dali
+import numpy as np
+import pytest
+
+import dali_saliencymix
+from dali_saliencymix import _libs, kernels, saliency_map
+
+
+def test_build_records_dali_and_cuda_versions() -> None:
+    info = dali_saliencymix.build_info()
+    assert info["dali_version"] == dali.__version__
+    assert info["version"] == dali_saliencymix.__version__
+    if info["with_cuda"]:
+        major, minor = (int(v) for v in str(info["cuda_toolkit_version"]).split(".")[:2])
+        assert kernels.cuda_toolkit_version() == major * 1000 + minor * 10
+    else:
+        assert kernels.cuda_toolkit_version() == 0
+
+
+def test_other_dali_version_is_refused_with_a_remedy() -> None:
+    with pytest.raises(ImportError) as err:
+        _libs.check_dali_version("2.5.0", "2.4.0")
+    text = str(err.value)
+    assert "built against nvidia-dali 2.4.0" in text and "2.5.0 is installed" in text
+    assert "pip install" in text and "--no-build-isolation" in text
+    _libs.check_dali_version("2.4.0", "2.4.0")
+
+
+def test_missing_library_says_how_to_build(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DSM_LIB_DIR", str(tmp_path))
+    with pytest.raises(ImportError, match="not built: install it with `pip install .`"):
+        _libs.library_path(_libs.PLUGIN_NAME)
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((4, 4, 3), np.float32), "expected a uint8 image, got dtype float32"),
+        (np.zeros((4, 4, 3), np.int16), "expected a uint8 image, got dtype int16"),
+        (np.zeros((4, 4, 2), np.uint8), "1 (gray) or 3 (RGB) channels"),
+        (np.zeros((4, 4, 4), np.uint8), "1 (gray) or 3 (RGB) channels"),
+        (np.zeros((3, 16, 16), np.uint8), "looks like CHW"),
+        (np.zeros((0, 4, 3), np.uint8), "non-empty image"),
+        (np.zeros((4, 0), np.uint8), "non-empty image"),
+        (np.zeros((4,), np.uint8), "expected an HWC or HW image"),
+    ],
+)
+def test_c_api_rejects_bad_images(image: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match="saliency") as err:
+        saliency_map(image)
+    assert message in str(err.value)
+
+
+def test_cuda_entry_point_without_gpu_fails_cleanly() -> None:
+    sample = kernels.DsmSample(0, 0, 0, 4, 4, 3)
+    status = kernels.library().dsm_saliency_cuda(sample, 1, 0, None)
+    assert status != 0
+    message = kernels.library().dsm_last_error().decode()
+    assert message.startswith("dsm_saliency_cuda:")
+    assert "NULL" in message or "driver" in message or "CUDA support" in message

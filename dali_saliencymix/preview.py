@@ -1,0 +1,73 @@
+"""Pictures for people: heat maps and marked peaks, assembled into one PNG grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# Anchor colours of a perceptual dark-to-bright heat map (black, purple, red, orange, pale yellow).
+_HEAT_ANCHORS = np.array(
+    [[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float32
+)
+
+
+def heat_map(saliency: np.ndarray) -> np.ndarray:
+    """Colour a uint8 (0-255) or float (0-1) saliency map as an RGB uint8 heat map."""
+    values = saliency.astype(np.float32)
+    if saliency.dtype == np.uint8:
+        values /= 255.0
+    position = np.clip(values, 0.0, 1.0) * (len(_HEAT_ANCHORS) - 1)
+    low = np.minimum(position.astype(np.int32), len(_HEAT_ANCHORS) - 2)
+    frac = (position - low)[..., None]
+    rgb = _HEAT_ANCHORS[low] * (1.0 - frac) + _HEAT_ANCHORS[low + 1] * frac
+    return rgb.round().astype(np.uint8)
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """HWC RGB uint8 view of an RGB, HWC one-channel or HW gray image."""
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2)
+    if image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    return image
+
+
+def mark_peak(image: np.ndarray, peak: tuple[int, int], colour: tuple[int, int, int] = (0, 255, 0)
+              ) -> Image.Image:
+    """The image with a cross-hair and circle on the (y, x) peak."""
+    picture = Image.fromarray(as_rgb(image))
+    draw = ImageDraw.Draw(picture)
+    y, x = peak
+    r = max(4, min(picture.size) // 30)
+    draw.ellipse([x - r, y - r, x + r, y + r], outline=colour, width=max(1, r // 3))
+    draw.line([x - 2 * r, y, x + 2 * r, y], fill=colour, width=1)
+    draw.line([x, y - 2 * r, x, y + 2 * r], fill=colour, width=1)
+    return picture
+
+
+def grid(rows: Sequence[Sequence[Image.Image]], cell: int = 224, pad: int = 4) -> Image.Image:
+    """Lay out rows of pictures, each scaled to fit a `cell` x `cell` square."""
+    columns = max(len(r) for r in rows)
+    sheet = Image.new("RGB", (columns * (cell + pad) + pad, len(rows) * (cell + pad) + pad),
+                      (255, 255, 255))
+    for i, row in enumerate(rows):
+        for j, picture in enumerate(row):
+            thumb = picture.copy()
+            thumb.thumbnail((cell, cell))
+            sheet.paste(thumb, (pad + j * (cell + pad), pad + i * (cell + pad)))
+    return sheet
+
+
+def saliency_sheet(images: Sequence[np.ndarray], maps: Sequence[np.ndarray],
+                   peaks: Sequence[tuple[int, int]], out: Path) -> Path:
+    """Write a PNG with, per image: the image, its saliency heat map, and the marked peak."""
+    rows = [
+        [Image.fromarray(as_rgb(img)), Image.fromarray(heat_map(m)), mark_peak(img, pk)]
+        for img, m, pk in zip(images, maps, peaks, strict=True)
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid(rows).save(out)
+    return out

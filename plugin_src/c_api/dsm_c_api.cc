@@ -27,6 +27,24 @@ int32_t Fail(const std::string &message) {
   return 1;
 }
 
+#if DSM_WITH_CUDA
+/// Keeps freed stream-ordered scratch in the device's default pool between calls (the default
+/// release threshold of 0 would hand it back to the driver at every synchronisation).
+cudaError_t KeepScratchPooled() {
+  thread_local int configured_device = -1;
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess || device == configured_device) return err;
+  cudaMemPool_t pool;
+  err = cudaDeviceGetDefaultMemPool(&pool, device);
+  if (err != cudaSuccess) return err;
+  uint64_t threshold = UINT64_MAX;
+  err = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
+  if (err == cudaSuccess) configured_device = device;
+  return err;
+}
+#endif
+
 }  // namespace
 
 extern "C" {
@@ -82,10 +100,13 @@ int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_
   const std::string driver_error = dsm::CheckCudaDriver();
   if (!driver_error.empty()) return Fail("dsm_saliency_cuda: " + driver_error);
   auto cuda_stream = static_cast<cudaStream_t>(stream);
+  cudaError_t err = KeepScratchPooled();
+  if (err != cudaSuccess)
+    return Fail(std::string("dsm_saliency_cuda: memory pool setup: ") + cudaGetErrorString(err));
   const size_t bytes = dsm::SaliencyCudaScratchBytes(batch.data(), num_samples);
   std::vector<unsigned char> staging(dsm::SaliencyCudaStagingBytes(num_samples));
   void *scratch = nullptr;
-  cudaError_t err = cudaMallocAsync(&scratch, bytes, cuda_stream);
+  err = cudaMallocAsync(&scratch, bytes, cuda_stream);
   if (err != cudaSuccess)
     return Fail(std::string("dsm_saliency_cuda: cudaMallocAsync: ") + cudaGetErrorString(err));
   err = dsm::SaliencyCuda(batch.data(), num_samples, float_output != 0, scratch, bytes,

@@ -35,8 +35,13 @@ def build_info() -> dict[str, object]:
         from dali_saliencymix import _build_info as info
     except ImportError:
         if os.environ.get("DSM_LIB_DIR"):
-            return {"version": "dev", "dali_version": "", "cuda_toolkit_version": "",
-                    "with_cuda": True, "with_dali_plugin": True}
+            return {
+                "version": "dev",
+                "dali_version": "",
+                "cuda_toolkit_version": "",
+                "with_cuda": True,
+                "with_dali_plugin": True,
+            }
         raise ImportError(
             "dali_saliencymix: _build_info.py is missing: the package is not built; install it "
             "with `pip install .`."

@@ -33,8 +33,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     device_id = _gpu_device_id(args.device)
     with console.status(f"Running the demo on {photo_count()} photos..."):
-        result = run_demo(Path(args.out), device_id=device_id, size=args.size,
-                          timed_batches=args.batches)
+        result = run_demo(
+            Path(args.out), device_id=device_id, size=args.size, timed_batches=args.batches
+        )
     console.print(f"Wrote [bold]{result.picture}[/bold]: image | saliency heat map | peak")
     console.print(
         f"fine_grained_saliency ({result.device}, {args.size}px shorter side, reader + decode + "
@@ -53,8 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="saliency maps of the shipped photos and a throughput line")
     demo.add_argument("--out", default="out/demo.png", help="PNG to write (default: %(default)s)")
-    demo.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto",
-                      help="where DALI runs (default: GPU when available)")
+    demo.add_argument(
+        "--device",
+        choices=["auto", "cpu", "gpu"],
+        default="auto",
+        help="where DALI runs (default: GPU when available)",
+    )
     demo.add_argument("--size", type=int, default=224, help="shorter side after resize")
     demo.add_argument("--batches", type=int, default=10, help="batches to time")
     demo.set_defaults(func=cmd_demo)

@@ -36,17 +36,18 @@ def photo_count(root: Path = PHOTO_DIR) -> int:
     return len(list(root.glob("*/*.jpg")))
 
 
-def saliency_pipeline(root: Path, batch_size: int, device_id: int | None, size: int,
-                      num_threads: int = 2) -> Pipeline:
+def saliency_pipeline(
+    root: Path, batch_size: int, device_id: int | None, size: int, num_threads: int = 2
+) -> Pipeline:
     """Reader -> decode -> resize (shorter side `size`) -> saliency map and peak, per image."""
     gpu = device_id is not None
 
-    @pipeline_def(batch_size=batch_size, num_threads=num_threads, device_id=device_id,
-                  prefetch_queue_depth=1)
+    @pipeline_def(
+        batch_size=batch_size, num_threads=num_threads, device_id=device_id, prefetch_queue_depth=1
+    )
     def pipe():  # noqa: ANN202
         jpegs, _ = fn.readers.file(file_root=str(root), name="Reader")
-        images = fn.decoders.image(jpegs, device="mixed" if gpu else "cpu",
-                                   output_type=types.RGB)
+        images = fn.decoders.image(jpegs, device="mixed" if gpu else "cpu", output_type=types.RGB)
         images = fn.resize(images, resize_shorter=size)
         maps, peaks = fine_grained_saliency(images, output_peak=True)
         return images, maps, peaks
@@ -61,8 +62,9 @@ def to_numpy(batch: object) -> list[np.ndarray]:
     return [np.array(batch[i]) for i in range(len(batch))]
 
 
-def run_demo(out: Path, device_id: int | None = None, size: int = 224, timed_batches: int = 10
-             ) -> DemoResult:
+def run_demo(
+    out: Path, device_id: int | None = None, size: int = 224, timed_batches: int = 10
+) -> DemoResult:
     """Run the demo: write the saliency sheet of the shipped photos and time the pipeline."""
     n = photo_count()
     pipe = saliency_pipeline(PHOTO_DIR, n, device_id, size)

@@ -32,12 +32,20 @@ def library() -> ctypes.CDLL:
     lib.dsm_cuda_toolkit_version.restype = ctypes.c_int32
     lib.dsm_saliency_cpu.restype = ctypes.c_int32
     lib.dsm_saliency_cpu.argtypes = [
-        ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
-        ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64),
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.POINTER(ctypes.c_int64),
     ]
     lib.dsm_saliency_cuda.restype = ctypes.c_int32
     lib.dsm_saliency_cuda.argtypes = [
-        ctypes.POINTER(DsmSample), ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p,
+        ctypes.POINTER(DsmSample),
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_void_p,
     ]
     return lib
 
@@ -49,7 +57,7 @@ def check(status: int) -> None:
 
 
 def image_dims(image: np.ndarray, what: str = "image") -> tuple[int, int, int]:
-    """(height, width, channels) of a uint8 HWC or HW array, or a ValueError saying what is wrong."""
+    """(height, width, channels) of a uint8 HWC or HW array; a ValueError says what is wrong."""
     if image.dtype != np.uint8:
         raise ValueError(f"{what}: expected a uint8 image, got dtype {image.dtype}")
     if image.ndim == 2:
@@ -59,7 +67,9 @@ def image_dims(image: np.ndarray, what: str = "image") -> tuple[int, int, int]:
     raise ValueError(f"{what}: expected an HWC or HW image, got shape {image.shape}")
 
 
-def saliency_map(image: np.ndarray, *, dtype: type = np.uint8) -> tuple[np.ndarray, tuple[int, int]]:
+def saliency_map(
+    image: np.ndarray, *, dtype: type = np.uint8
+) -> tuple[np.ndarray, tuple[int, int]]:
     """OpenCV's fine-grained saliency map of one RGB (HWC) or gray image, on the CPU.
 
     Returns the map (uint8 k, or float32 k/255 with ``dtype=np.float32``) and the (y, x) of its
@@ -73,9 +83,17 @@ def saliency_map(image: np.ndarray, *, dtype: type = np.uint8) -> tuple[np.ndarr
     image = np.ascontiguousarray(image)
     out = np.empty((h, w), dtype=out_dtype)
     peak = ctypes.c_int64(0)
-    check(library().dsm_saliency_cpu(
-        image.ctypes.data, h, w, c, out.ctypes.data, int(out_dtype == np.float32),
-        ctypes.byref(peak)))
+    check(
+        library().dsm_saliency_cpu(
+            image.ctypes.data,
+            h,
+            w,
+            c,
+            out.ctypes.data,
+            int(out_dtype == np.float32),
+            ctypes.byref(peak),
+        )
+    )
     return out, divmod(peak.value, max(w, 1))
 
 

@@ -35,8 +35,9 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def mark_peak(image: np.ndarray, peak: tuple[int, int], colour: tuple[int, int, int] = (0, 255, 0)
-              ) -> Image.Image:
+def mark_peak(
+    image: np.ndarray, peak: tuple[int, int], colour: tuple[int, int, int] = (0, 255, 0)
+) -> Image.Image:
     """The image with a cross-hair and circle on the (y, x) peak."""
     picture = Image.fromarray(as_rgb(image))
     draw = ImageDraw.Draw(picture)
@@ -51,8 +52,9 @@ def mark_peak(image: np.ndarray, peak: tuple[int, int], colour: tuple[int, int, 
 def grid(rows: Sequence[Sequence[Image.Image]], cell: int = 224, pad: int = 4) -> Image.Image:
     """Lay out rows of pictures, each scaled to fit a `cell` x `cell` square."""
     columns = max(len(r) for r in rows)
-    sheet = Image.new("RGB", (columns * (cell + pad) + pad, len(rows) * (cell + pad) + pad),
-                      (255, 255, 255))
+    sheet = Image.new(
+        "RGB", (columns * (cell + pad) + pad, len(rows) * (cell + pad) + pad), (255, 255, 255)
+    )
     for i, row in enumerate(rows):
         for j, picture in enumerate(row):
             thumb = picture.copy()
@@ -61,8 +63,12 @@ def grid(rows: Sequence[Sequence[Image.Image]], cell: int = 224, pad: int = 4) -
     return sheet
 
 
-def saliency_sheet(images: Sequence[np.ndarray], maps: Sequence[np.ndarray],
-                   peaks: Sequence[tuple[int, int]], out: Path) -> Path:
+def saliency_sheet(
+    images: Sequence[np.ndarray],
+    maps: Sequence[np.ndarray],
+    peaks: Sequence[tuple[int, int]],
+    out: Path,
+) -> Path:
     """Write a PNG with, per image: the image, its saliency heat map, and the marked peak."""
     rows = [
         [Image.fromarray(as_rgb(img)), Image.fromarray(heat_map(m)), mark_peak(img, pk)]

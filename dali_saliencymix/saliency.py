@@ -35,6 +35,7 @@ def fine_grained_saliency(
 
     Returns:
         The ``HW`` maps, and the peaks when ``output_peak`` is true.
+
     """
     load_plugin()
     return fn.fine_grained_saliency(

@@ -27,7 +27,8 @@ def load_photo(path: Path) -> np.ndarray:
 
 def opencv_saliency(image: np.ndarray) -> np.ndarray:
     """OpenCV's float32 fine-grained saliency of an RGB (HWC) or gray image, on its BGR copy."""
-    bgr = np.ascontiguousarray(image[..., ::-1]) if image.ndim == 3 and image.shape[2] == 3 else image
+    colour = image.ndim == 3 and image.shape[2] == 3
+    bgr = np.ascontiguousarray(image[..., ::-1]) if colour else image
     ok, saliency = cv2.saliency.StaticSaliencyFineGrained_create().computeSaliency(bgr)
     assert ok
     return saliency

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import nvidia.dali as dali
 import numpy as np
+import nvidia.dali as dali
 import pytest
 
 import dali_saliencymix

@@ -106,8 +106,18 @@ def test_same_result_with_one_or_many_threads(photos: list[np.ndarray]) -> None:
         ([np.zeros((8, 8, 3), np.uint8), np.zeros((0, 0, 3), np.uint8)], "HWC", "sample 1"),
         ([np.zeros((2, 8, 8, 3), np.uint8)], "", "allowed layouts"),
     ],
-    ids=["float32", "int16", "2-channels", "4-channels", "CHW-layout", "CHW-no-layout",
-         "empty-rows", "empty-cols", "empty-second-sample", "4-dims"],
+    ids=[
+        "float32",
+        "int16",
+        "2-channels",
+        "4-channels",
+        "CHW-layout",
+        "CHW-no-layout",
+        "empty-rows",
+        "empty-cols",
+        "empty-second-sample",
+        "4-dims",
+    ],
 )
 def test_bad_input_gives_clear_error(batch: list[np.ndarray], layout: str, message: str) -> None:
     with pytest.raises((RuntimeError, ValueError)) as err:

@@ -11,8 +11,21 @@ from dali_saliencymix import saliency_map
 
 # Awkward sizes from the issue, plus thin strips and sizes around the float32 integral limit
 # (above 65,793 pixels the float32 integral rounds).
-SIZES = [(1, 1), (1, 9), (9, 1), (1, 300), (300, 1), (2, 2), (3, 300), (31, 33), (224, 224),
-         (257, 300), (255, 258), (480, 640), (768, 1024)]
+SIZES = [
+    (1, 1),
+    (1, 9),
+    (9, 1),
+    (1, 300),
+    (300, 1),
+    (2, 2),
+    (3, 300),
+    (31, 33),
+    (224, 224),
+    (257, 300),
+    (255, 258),
+    (480, 640),
+    (768, 1024),
+]
 
 
 def assert_exact(image: np.ndarray) -> None:
@@ -59,8 +72,10 @@ def test_photo_crops_224_and_large(photos: list[np.ndarray]) -> None:
 def test_smooth_gradients(size: tuple[int, int]) -> None:
     h, w = size
     y, x = np.mgrid[0:h, 0:w]
-    image = np.stack([(x * 255 // max(w - 1, 1)), (y * 255 // max(h - 1, 1)),
-                      ((x + y) * 255 // (h + w))], axis=-1).astype(np.uint8)
+    image = np.stack(
+        [(x * 255 // max(w - 1, 1)), (y * 255 // max(h - 1, 1)), ((x + y) * 255 // (h + w))],
+        axis=-1,
+    ).astype(np.uint8)
     assert_exact(image)
     assert_exact(np.ascontiguousarray(image[..., 0]))
 

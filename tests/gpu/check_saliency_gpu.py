@@ -11,7 +11,7 @@ It prints a short table last. Usage, from the repository root:
 
     python3 tests/gpu/check_saliency_gpu.py [--build-dir build/gpu] [--arch 90]
 
-Needs: python3 with torch (CUDA) and numpy, Pillow (for the photos; skipped if missing), cmake, nvcc.
+Needs: python3 with torch (CUDA) and numpy, Pillow (photos; skipped if missing), cmake, nvcc.
 """
 
 from __future__ import annotations
@@ -33,9 +33,20 @@ sys.path.insert(0, str(ROOT / "tests"))  # crafted.py
 def build(build_dir: Path, arch: str) -> Path:
     """Configure and build the kernels-only library; returns its folder."""
     cmake = os.environ.get("CMAKE", "cmake")
-    subprocess.run([cmake, "-S", str(ROOT), "-B", str(build_dir), "-DDSM_BUILD_DALI_PLUGIN=OFF",
-                    "-DDSM_CUDA=ON", f"-DCMAKE_CUDA_ARCHITECTURES={arch}",
-                    "-DCMAKE_BUILD_TYPE=Release"], check=True)
+    subprocess.run(
+        [
+            cmake,
+            "-S",
+            str(ROOT),
+            "-B",
+            str(build_dir),
+            "-DDSM_BUILD_DALI_PLUGIN=OFF",
+            "-DDSM_CUDA=ON",
+            f"-DCMAKE_CUDA_ARCHITECTURES={arch}",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ],
+        check=True,
+    )
     subprocess.run([cmake, "--build", str(build_dir), "-j", str(os.cpu_count() or 4)], check=True)
     return build_dir
 
@@ -45,8 +56,20 @@ def sample_images(rng: np.random.Generator) -> list[np.ndarray]:
     from crafted import on_off_overflow_image
 
     images: list[np.ndarray] = []
-    awkward = [(1, 1), (1, 9), (9, 1), (2, 2), (3, 300), (31, 33), (224, 224), (257, 300),
-               (480, 640), (768, 1024), (1, 1000), (1000, 1)]
+    awkward = [
+        (1, 1),
+        (1, 9),
+        (9, 1),
+        (2, 2),
+        (3, 300),
+        (31, 33),
+        (224, 224),
+        (257, 300),
+        (480, 640),
+        (768, 1024),
+        (1, 1000),
+        (1000, 1),
+    ]
     for h, w in awkward:
         images.append(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
         images.append(rng.integers(0, 256, (h, w), dtype=np.uint8))
@@ -95,7 +118,7 @@ def photo_batch(rng: np.random.Generator, n: int = 256) -> list[np.ndarray]:
             p = photos[i % len(photos)]
             y = int(rng.integers(0, p.shape[0] - 223))
             x = int(rng.integers(0, p.shape[1] - 223))
-            batch.append(np.ascontiguousarray(p[y:y + 224, x:x + 224]))
+            batch.append(np.ascontiguousarray(p[y : y + 224, x : x + 224]))
         else:
             batch.append(rng.integers(0, 256, (224, 224, 3), dtype=np.uint8))
     return batch
@@ -124,14 +147,18 @@ class CudaSaliency:
         samples = (self.kernels.DsmSample * len(gpu_images))()
         for i, (im, m) in enumerate(zip(gpu_images, maps, strict=True)):
             c = 1 if im.dim() == 2 else im.shape[2]
-            samples[i] = self.kernels.DsmSample(im.data_ptr(), m.data_ptr(),
-                                                peaks[i].data_ptr(), im.shape[0], im.shape[1], c)
+            samples[i] = self.kernels.DsmSample(
+                im.data_ptr(), m.data_ptr(), peaks[i].data_ptr(), im.shape[0], im.shape[1], c
+            )
         return maps, peaks, samples
 
     def launch(self, samples: ctypes.Array, float_output: bool) -> None:
         stream = self.torch.cuda.current_stream().cuda_stream
-        self.kernels.check(self.lib.dsm_saliency_cuda(samples, len(samples), int(float_output),
-                                                      ctypes.c_void_p(stream)))
+        self.kernels.check(
+            self.lib.dsm_saliency_cuda(
+                samples, len(samples), int(float_output), ctypes.c_void_p(stream)
+            )
+        )
 
     def run(self, images: list[np.ndarray], float_output: bool) -> tuple:
         gpu = self.upload(images)
@@ -141,14 +168,15 @@ class CudaSaliency:
         return [m.cpu().numpy() for m in maps], peaks.cpu().numpy()
 
 
-def check_exact(cuda: CudaSaliency, images: list[np.ndarray], label: str,
-                chunk: int = 64) -> tuple[int, int]:
+def check_exact(
+    cuda: CudaSaliency, images: list[np.ndarray], label: str, chunk: int = 64
+) -> tuple[int, int]:
     """Compare CUDA with the CPU on `images` (in batches); returns (checked, mismatches)."""
     from dali_saliencymix.kernels import saliency_map
 
     checked = mismatches = 0
     for start in range(0, len(images), chunk):
-        batch = images[start:start + chunk]
+        batch = images[start : start + chunk]
         for float_output in (False, True):
             maps, peaks = cuda.run(batch, float_output)
             for im, m, pk in zip(batch, maps, peaks, strict=True):
@@ -160,8 +188,10 @@ def check_exact(cuda: CudaSaliency, images: list[np.ndarray], label: str,
                     mismatches += 1
                     if mismatches <= 5:
                         diff = int(np.count_nonzero(m != ref)) if m.shape == ref.shape else -1
-                        print(f"MISMATCH {label}: shape {im.shape} float={float_output} "
-                              f"pixels differing {diff}, peak {tuple(pk)} vs {ref_peak}")
+                        print(
+                            f"MISMATCH {label}: shape {im.shape} float={float_output} "
+                            f"pixels differing {diff}, peak {tuple(pk)} vs {ref_peak}"
+                        )
     return checked, mismatches
 
 
@@ -195,9 +225,14 @@ def time_batch(cuda: CudaSaliency, batch: list[np.ndarray], iters: int = 50) -> 
     torch.cuda.synchronize()
     wall_ms = (time.perf_counter() - wall_start) / iters * 1e3
     nbytes = stacked.numel()
-    return {"saliency_ms": saliency_ms, "copy_ms": copy_ms, "wall_ms": wall_ms,
-            "copy_GBps": 2 * nbytes / copy_ms / 1e6, "input_MB": nbytes / 1e6,
-            "output_MB": nbytes / 3 / 1e6}
+    return {
+        "saliency_ms": saliency_ms,
+        "copy_ms": copy_ms,
+        "wall_ms": wall_ms,
+        "copy_GBps": 2 * nbytes / copy_ms / 1e6,
+        "input_MB": nbytes / 1e6,
+        "output_MB": nbytes / 3 / 1e6,
+    }
 
 
 def main() -> int:
@@ -230,21 +265,29 @@ def main() -> int:
 
     name = torch.cuda.get_device_name()
     print()
-    print(f"card: {name}; torch {torch.__version__}; "
-          f"kernels built with CUDA {cuda.kernels.cuda_toolkit_version()}")
+    print(
+        f"card: {name}; torch {torch.__version__}; "
+        f"kernels built with CUDA {cuda.kernels.cuda_toolkit_version()}"
+    )
     print("| check | images | outputs compared | mismatches |")
     print("|---|---|---|---|")
-    print(f"| mixed sizes (noise, gradients, flat, photos, crafted) | {len(images)} | "
-          f"{checked} | {bad} |")
+    print(
+        f"| mixed sizes (noise, gradients, flat, photos, crafted) | {len(images)} | "
+        f"{checked} | {bad} |"
+    )
     print(f"| 256 x 224x224 batch | {len(batch)} | {checked_b} | {bad_b} |")
     print(f"(exactness checks took {check_s:.1f} s)")
     print()
     print("| 256 x 224x224 RGB | median ms (CUDA events) | note |")
     print("|---|---|---|")
-    print(f"| fine_grained_saliency (C API, incl. stream-ordered scratch alloc) | "
-          f"{timing['saliency_ms']:.4f} | host wall per call {timing['wall_ms']:.4f} ms |")
-    print(f"| device-to-device copy of the input ({timing['input_MB']:.1f} MB) | "
-          f"{timing['copy_ms']:.4f} | {timing['copy_GBps']:.0f} GB/s read+write |")
+    print(
+        f"| fine_grained_saliency (C API, incl. stream-ordered scratch alloc) | "
+        f"{timing['saliency_ms']:.4f} | host wall per call {timing['wall_ms']:.4f} ms |"
+    )
+    print(
+        f"| device-to-device copy of the input ({timing['input_MB']:.1f} MB) | "
+        f"{timing['copy_ms']:.4f} | {timing['copy_GBps']:.0f} GB/s read+write |"
+    )
     floor_ms = (timing["input_MB"] + timing["output_MB"]) * 1e6 / (timing["copy_GBps"] * 1e9) * 1e3
     print(f"| memory floor: read input + write map at the copy rate | {floor_ms:.4f} | |")
     print(f"| ratio saliency / copy | {timing['saliency_ms'] / timing['copy_ms']:.2f} | |")

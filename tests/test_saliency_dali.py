@@ -54,7 +54,17 @@ def test_reader_decoder_pipeline_matches_opencv() -> None:
 
 
 def test_mixed_sizes_in_one_batch(rng: np.random.Generator) -> None:
-    sizes = [(1, 1), (1, 9), (9, 1), (2, 2), (31, 33), (224, 224), (257, 300), (480, 640)]
+    sizes = [
+        (1, 1),
+        (1, 9),
+        (9, 1),
+        (2, 2),
+        (31, 33),
+        (224, 224),
+        (257, 300),
+        (480, 640),
+        (768, 1024),
+    ]
     batch = [rng.integers(0, 256, (*s, 3), dtype=np.uint8) for s in sizes]
     (maps, peaks) = run_external(batch, "HWC", output_peak=True)
     for image, m, peak in zip(batch, maps, peaks, strict=True):

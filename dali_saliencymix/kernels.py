@@ -40,6 +40,26 @@ def library() -> ctypes.CDLL:
         ctypes.c_int32,
         ctypes.POINTER(ctypes.c_int64),
     ]
+    lib.dsm_saliency_mix_cpu.restype = ctypes.c_int32
+    lib.dsm_saliency_mix_cpu.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_float,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
     lib.dsm_saliency_cuda.restype = ctypes.c_int32
     lib.dsm_saliency_cuda.argtypes = [
         ctypes.POINTER(DsmSample),
@@ -100,3 +120,76 @@ def saliency_map(
 def cuda_toolkit_version() -> int:
     """CUDA runtime version the kernels were built with (e.g. 13000), 0 for a CPU-only build."""
     return int(library().dsm_cuda_toolkit_version())
+
+
+def saliency_mix_numpy(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    num_classes: int,
+    source: np.ndarray,
+    lam: np.ndarray,
+    apply: np.ndarray,
+    mode: str = "elem",
+    label_smoothing: float = 0.0,
+    correct_lam: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """SaliencyMix of a numpy batch on the CPU, given the random draws (the kernels' C API).
+
+    Args:
+        images: uint8 NHWC batch (C = 1 or 3), all of one size.
+        labels: integer class ids, shape (N,).
+        num_classes: length of the soft labels.
+        source: sample i is mixed with sample source[i] (a permutation of the batch).
+        lam: sampled target weights, shape (N,) (``mode="batch"`` uses lam[0]).
+        apply: coin flips, shape (N,) (``mode="batch"`` uses apply[0]).
+        mode: ``"elem"`` (each pair its own lam, flip and box centred on its source's saliency
+            peak) or ``"batch"`` (one lam, flip and box, from the source of sample 0).
+        label_smoothing: timm's label smoothing, in [0, 1).
+        correct_lam: the target weight is 1 - box area / image area (else the sampled lam).
+
+    Returns:
+        Mixed images (N, H, W, C) uint8, soft labels (N, num_classes) float32, boxes (N, 4)
+        int32 as (y1, x1, y2, x2), and the target weights (N,) float32.
+
+    """
+    if mode not in ("elem", "batch"):
+        raise ValueError(f"saliency_mix: mode must be 'elem' or 'batch', got {mode!r}")
+    if images.ndim != 4:
+        raise ValueError(f"saliency_mix: images: expected an NHWC batch, got shape {images.shape}")
+    n, h, w, c = images.shape
+    image_dims(images[0] if n else images.reshape(images.shape[1:]), "saliency_mix: images")
+    images = np.ascontiguousarray(images)
+    labels = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
+    source = np.ascontiguousarray(source, dtype=np.int32).reshape(-1)
+    lam = np.ascontiguousarray(lam, dtype=np.float32).reshape(-1)
+    apply = np.ascontiguousarray(apply, dtype=np.uint8).reshape(-1)
+    for name, values in (("labels", labels), ("source", source), ("lam", lam), ("apply", apply)):
+        if values.shape != (n,):
+            raise ValueError(f"saliency_mix: {name}: expected {n} values, got {values.shape[0]}")
+    out_images = np.empty_like(images)
+    out_labels = np.empty((n, num_classes), np.float32)
+    boxes = np.empty((n, 4), np.int32)
+    out_lam = np.empty(n, np.float32)
+    check(
+        library().dsm_saliency_mix_cpu(
+            images.ctypes.data,
+            n,
+            h,
+            w,
+            c,
+            labels.ctypes.data,
+            num_classes,
+            ctypes.c_float(label_smoothing),
+            source.ctypes.data,
+            lam.ctypes.data,
+            apply.ctypes.data,
+            int(mode == "batch"),
+            int(correct_lam),
+            out_images.ctypes.data,
+            out_labels.ctypes.data,
+            boxes.ctypes.data,
+            out_lam.ctypes.data,
+        )
+    )
+    return out_images, out_labels, boxes, out_lam

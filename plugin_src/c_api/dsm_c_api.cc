@@ -7,6 +7,7 @@
 
 #include "../kernels/image_checks.h"
 #include "../kernels/saliency_cpu.h"
+#include "../kernels/saliency_mix_cpu.h"
 #if DSM_WITH_CUDA
 #include <cuda_runtime_api.h>
 
@@ -78,6 +79,72 @@ int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, in
   } catch (const std::exception &e) {
     return Fail(std::string("dsm_saliency_cpu: ") + e.what());
   }
+}
+
+int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
+                             int32_t width, int32_t channels, const int32_t *labels,
+                             int32_t num_classes, float label_smoothing, const int32_t *source,
+                             const float *lam, const uint8_t *apply, int32_t batch_mode,
+                             int32_t correct_lam, uint8_t *out_images, float *out_labels,
+                             int32_t *out_boxes, float *out_lam) {
+  const std::string where = "dsm_saliency_mix_cpu: ";
+  const std::string shape_error = dsm::CheckImageShape(height, width, channels);
+  if (!shape_error.empty()) return Fail(where + "images: " + shape_error);
+  if (num_samples < 1) return Fail(where + "expected at least 1 sample, got " +
+                                   std::to_string(num_samples));
+  if (!images || !labels || !source || !lam || !apply || !out_images || !out_labels)
+    return Fail(where + "inputs and outputs must not be NULL");
+  if (num_classes < 1)
+    return Fail(where + "num_classes must be at least 1, got " + std::to_string(num_classes));
+  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
+    return Fail(where + "label_smoothing must be in [0, 1), got " +
+                std::to_string(label_smoothing));
+  for (int i = 0; i < num_samples; ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes)
+      return Fail(where + "labels: sample " + std::to_string(i) + " has class " +
+                  std::to_string(labels[i]) + ", expected 0 <= label < num_classes = " +
+                  std::to_string(num_classes));
+    if (source[i] < 0 || source[i] >= num_samples)
+      return Fail(where + "source: sample " + std::to_string(i) + " pairs with " +
+                  std::to_string(source[i]) + ", expected an index in [0, " +
+                  std::to_string(num_samples) + ")");
+    if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
+      return Fail(where + "lam: sample " + std::to_string(i) + " is " + std::to_string(lam[i]) +
+                  ", expected a value in [0, 1]");
+  }
+  const size_t image_bytes = static_cast<size_t>(height) * width * channels;
+  int32_t batch_peak[2] = {0, 0};
+  std::vector<int32_t> peaks(2 * static_cast<size_t>(num_samples), 0);
+  if (batch_mode) {
+    if (apply[0])
+      dsm::SaliencyPeakCpu(images + source[0] * image_bytes, height, width, channels, batch_peak);
+  } else {
+    std::vector<char> needed(num_samples, 0);
+    for (int i = 0; i < num_samples; ++i)
+      if (apply[i]) needed[source[i]] = 1;
+    for (int j = 0; j < num_samples; ++j)
+      if (needed[j])
+        dsm::SaliencyPeakCpu(images + j * image_bytes, height, width, channels, &peaks[2 * j]);
+  }
+  for (int i = 0; i < num_samples; ++i) {
+    const int k = batch_mode ? 0 : i;
+    const int32_t *peak = batch_mode ? batch_peak : &peaks[2 * source[i]];
+    const dsm::MixDecision d =
+        dsm::DecideMix(height, width, lam[k], apply[k] != 0, peak, correct_lam != 0);
+    dsm::PasteCpu(images + i * image_bytes, images + source[i] * image_bytes,
+                  out_images + i * image_bytes, height, width, channels, d.box);
+    dsm::MixClassLabelsCpu(labels[i], labels[source[i]], num_classes, label_smoothing, d.lam,
+                           out_labels + static_cast<size_t>(i) * num_classes);
+    if (out_boxes) {
+      int32_t *b = out_boxes + 4 * static_cast<size_t>(i);
+      b[0] = d.box.y1;
+      b[1] = d.box.x1;
+      b[2] = d.box.y2;
+      b[3] = d.box.x2;
+    }
+    if (out_lam) out_lam[i] = d.lam;
+  }
+  return 0;
 }
 
 int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,

@@ -96,9 +96,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void ScaleRow(
     const float mean = (sum - c) / divisor;
     const float on = c - mean;
     const float off = mean - c;
-    // |on|, |off| < 256; a NaN (0/0 for a 1x1 image) fails both comparisons and gives 0.
-    acc_on[x] += static_cast<int32_t>(on > 0.0f ? on : 0.0f);
-    acc_off[x] += static_cast<int32_t>(off > 0.0f ? off : 0.0f);
+    // OpenCV's (uchar) keeps the low byte (PositivePartU8); a NaN (0/0 for a 1x1 image) fails
+    // both comparisons and gives 0.
+    acc_on[x] += static_cast<int32_t>(on > 0.0f ? on : 0.0f) & 0xFF;
+    acc_off[x] += static_cast<int32_t>(off > 0.0f ? off : 0.0f) & 0xFF;
   }
 }
 

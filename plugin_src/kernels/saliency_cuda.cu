@@ -79,7 +79,7 @@ __device__ __forceinline__ uint32_t GrayAt(const SampleDesc &d, int y, int x) {
 
 template <bool kFromImage>
 __global__ void BlurKernel(const SampleDesc *descs) {
-  const SampleDesc &d = descs[blockIdx.y];
+  const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
   const int h = d.io.height, w = d.io.width;
   const int64_t total = Pixels(d);
   const uint8_t *src = d.blurred_once;
@@ -107,7 +107,7 @@ __global__ void BlurKernel(const SampleDesc *descs) {
 
 /// Row prefix sums: one warp per row; writes integral[y+1][x+1] = sum(gray[y][0..x]) (exact).
 __global__ void RowPrefixKernel(const SampleDesc *descs) {
-  const SampleDesc &d = descs[blockIdx.y];
+  const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
   const int h = d.io.height, w = d.io.width, stride = w + 1;
   const int lane = threadIdx.x & 31;
   const int warps_per_block = blockDim.x / 32;
@@ -134,7 +134,7 @@ __global__ void RowPrefixKernel(const SampleDesc *descs) {
 
 /// Column accumulation: integral[y+1][x] = integral[y][x] + rowprefix[y][x], float32, in order.
 __global__ void ColumnAccumulateKernel(const SampleDesc *descs) {
-  const SampleDesc &d = descs[blockIdx.y];
+  const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
   const int h = d.io.height, stride = d.io.width + 1;
   for (int x = blockIdx.x * blockDim.x + threadIdx.x; x < stride; x += gridDim.x * blockDim.x) {
     float acc = 0.0f;
@@ -164,7 +164,7 @@ __device__ __forceinline__ unsigned long long WarpMax64(unsigned long long v) {
 }
 
 __global__ void ScalesKernel(const SampleDesc *descs) {
-  const SampleDesc &d = descs[blockIdx.y];
+  const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
   const int h = d.io.height, w = d.io.width, stride = w + 1;
   const int64_t total = Pixels(d);
   unsigned int max_on = 0, max_off = 0;
@@ -202,7 +202,7 @@ __global__ void ScalesKernel(const SampleDesc *descs) {
 
 template <bool kFloat>
 __global__ void MixKernel(const SampleDesc *descs) {
-  const SampleDesc &d = descs[blockIdx.y];
+  const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
   const int64_t total = Pixels(d);
   const uint32_t max_on = d.stats->max_on, max_off = d.stats->max_off;
   const uint32_t mix_max = MixMaximum(max_on, max_off);
@@ -227,7 +227,7 @@ __global__ void MixKernel(const SampleDesc *descs) {
 __global__ void PeakKernel(const SampleDesc *descs, int n) {
   const int s = blockIdx.x * blockDim.x + threadIdx.x;
   if (s >= n) return;
-  const SampleDesc &d = descs[s];
+  const SampleDesc d = descs[s];
   if (!d.io.peak) return;
   const unsigned long long key = d.stats->peak_key;
   const int64_t index = static_cast<int64_t>(0xFFFFFFFFull - (key & 0xFFFFFFFFull));
@@ -289,25 +289,31 @@ cudaError_t SaliencyCuda(const SaliencySample *samples, int num_samples, bool fl
     const int64_t b = (items + per_block - 1) / per_block;
     return static_cast<unsigned>(std::clamp<int64_t>(b, 1, kMaxBlocksPerSample));
   };
-  const dim3 pixel_grid(blocks_for(max_pixels, kBlock), num_samples);
-  const dim3 row_grid(blocks_for(max_height, kBlock / 32), num_samples);
-  const dim3 column_grid(blocks_for(max_width + 1, kBlock), num_samples);
+  // gridDim.y (the sample index) is at most 65,535: larger batches go in chunks.
+  constexpr int kMaxGridY = 65535;
+  for (int first = 0; first < num_samples; first += kMaxGridY) {
+    const int count = std::min(kMaxGridY, num_samples - first);
+    const SampleDesc *chunk = descs + first;
+    const dim3 pixel_grid(blocks_for(max_pixels, kBlock), count);
+    const dim3 row_grid(blocks_for(max_height, kBlock / 32), count);
+    const dim3 column_grid(blocks_for(max_width + 1, kBlock), count);
 
-  BlurKernel<true><<<pixel_grid, kBlock, 0, stream>>>(descs);
-  DSM_CUDA_TRY(cudaGetLastError());
-  BlurKernel<false><<<pixel_grid, kBlock, 0, stream>>>(descs);
-  DSM_CUDA_TRY(cudaGetLastError());
-  RowPrefixKernel<<<row_grid, kBlock, 0, stream>>>(descs);
-  DSM_CUDA_TRY(cudaGetLastError());
-  ColumnAccumulateKernel<<<column_grid, kBlock, 0, stream>>>(descs);
-  DSM_CUDA_TRY(cudaGetLastError());
-  ScalesKernel<<<pixel_grid, kBlock, 0, stream>>>(descs);
-  DSM_CUDA_TRY(cudaGetLastError());
-  if (float_output)
-    MixKernel<true><<<pixel_grid, kBlock, 0, stream>>>(descs);
-  else
-    MixKernel<false><<<pixel_grid, kBlock, 0, stream>>>(descs);
-  DSM_CUDA_TRY(cudaGetLastError());
+    BlurKernel<true><<<pixel_grid, kBlock, 0, stream>>>(chunk);
+    DSM_CUDA_TRY(cudaGetLastError());
+    BlurKernel<false><<<pixel_grid, kBlock, 0, stream>>>(chunk);
+    DSM_CUDA_TRY(cudaGetLastError());
+    RowPrefixKernel<<<row_grid, kBlock, 0, stream>>>(chunk);
+    DSM_CUDA_TRY(cudaGetLastError());
+    ColumnAccumulateKernel<<<column_grid, kBlock, 0, stream>>>(chunk);
+    DSM_CUDA_TRY(cudaGetLastError());
+    ScalesKernel<<<pixel_grid, kBlock, 0, stream>>>(chunk);
+    DSM_CUDA_TRY(cudaGetLastError());
+    if (float_output)
+      MixKernel<true><<<pixel_grid, kBlock, 0, stream>>>(chunk);
+    else
+      MixKernel<false><<<pixel_grid, kBlock, 0, stream>>>(chunk);
+    DSM_CUDA_TRY(cudaGetLastError());
+  }
   PeakKernel<<<(num_samples + 127) / 128, 128, 0, stream>>>(descs, num_samples);
   DSM_CUDA_TRY(cudaGetLastError());
   return cudaSuccess;

@@ -3,8 +3,8 @@
 
 Builds the kernels-only library (CMake, nvcc), then:
   1. checks the CUDA map (uint8 and float32) and peak against the CPU implementation, bit for bit,
-     on 500+ images of mixed sizes: random noise, gradients, flat images, the shipped photos,
-     a crafted image whose On8 + Off8 wraps, and a 256-image batch of 224x224;
+     on 727 images: 471 of mixed sizes (random noise, gradients, flat images, the shipped photos,
+     a crafted image whose On8 + Off8 wraps) and a 256-image batch of 224x224;
   2. times the CUDA saliency of that 256 x 224 x 224 batch with CUDA events, next to a
      device-to-device copy of the same input bytes measured in the same run.
 It prints a short table last. Usage, from the repository root:
@@ -52,7 +52,7 @@ def build(build_dir: Path, arch: str) -> Path:
 
 
 def sample_images(rng: np.random.Generator) -> list[np.ndarray]:
-    """500+ images of mixed sizes and kinds (the 256-image 224x224 batch is separate)."""
+    """471 images of mixed sizes and kinds (the 256-image 224x224 batch is separate)."""
     from crafted import on_off_overflow_image
 
     images: list[np.ndarray] = []

@@ -41,25 +41,11 @@ def library() -> ctypes.CDLL:
         ctypes.POINTER(ctypes.c_int64),
     ]
     lib.dsm_saliency_mix_cpu.restype = ctypes.c_int32
-    lib.dsm_saliency_mix_cpu.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_void_p,
-        ctypes.c_int32,
-        ctypes.c_float,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-    ]
+    # images, n, h, w, c, label_ids, soft_labels, num_classes, smoothing, source, lam, apply,
+    # batch_mode, correct_lam, out_images, out_labels, out_boxes, out_lam
+    p, i32 = ctypes.c_void_p, ctypes.c_int32
+    lib.dsm_saliency_mix_cpu.argtypes = [p, i32, i32, i32, i32, p, p, i32, ctypes.c_float,
+                                         p, p, p, i32, i32, p, p, p, p]  # fmt: skip
     lib.dsm_saliency_cuda.restype = ctypes.c_int32
     lib.dsm_saliency_cuda.argtypes = [
         ctypes.POINTER(DsmSample),
@@ -122,6 +108,35 @@ def cuda_toolkit_version() -> int:
     return int(library().dsm_cuda_toolkit_version())
 
 
+def label_arrays(
+    labels: np.ndarray, num_samples: int, num_classes: int, what: str = "saliency_mix: labels"
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(class ids int32 [N], None) for integer labels, (None, soft float32 [N, C]) for float ones.
+
+    Integer labels may be (N,) or (N, 1) (what ``fn.readers.file`` gives); float labels are
+    one-hot or soft vectors (N, num_classes).
+    """
+    labels = np.asarray(labels)
+    if np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_:
+        ids = labels.reshape(-1)
+        if ids.shape != (num_samples,):
+            raise ValueError(
+                f"{what}: expected {num_samples} class ids (shape (N,) or (N, 1)), "
+                f"got shape {labels.shape}"
+            )
+        return np.ascontiguousarray(ids, dtype=np.int32), None
+    if np.issubdtype(labels.dtype, np.floating):
+        if labels.shape != (num_samples, num_classes):
+            raise ValueError(
+                f"{what}: expected soft labels of shape ({num_samples}, "
+                f"{num_classes}) (num_classes = {num_classes}), got {labels.shape}"
+            )
+        return None, np.ascontiguousarray(labels, dtype=np.float32)
+    raise ValueError(
+        f"{what}: expected integer class ids or float soft labels, got dtype {labels.dtype}"
+    )
+
+
 def saliency_mix_numpy(
     images: np.ndarray,
     labels: np.ndarray,
@@ -138,7 +153,7 @@ def saliency_mix_numpy(
 
     Args:
         images: uint8 NHWC batch (C = 1 or 3), all of one size.
-        labels: integer class ids, shape (N,).
+        labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes).
         num_classes: length of the soft labels.
         source: sample i is mixed with sample source[i] (a permutation of the batch).
         lam: sampled target weights, shape (N,) (``mode="batch"`` uses lam[0]).
@@ -158,17 +173,18 @@ def saliency_mix_numpy(
     if images.ndim != 4:
         raise ValueError(f"saliency_mix: images: expected an NHWC batch, got shape {images.shape}")
     n, h, w, c = images.shape
-    image_dims(images[0] if n else images.reshape(images.shape[1:]), "saliency_mix: images")
+    if n:
+        image_dims(images[0], "saliency_mix: images")
     images = np.ascontiguousarray(images)
-    labels = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
+    ids, soft = label_arrays(labels, n, max(num_classes, 1))
     source = np.ascontiguousarray(source, dtype=np.int32).reshape(-1)
     lam = np.ascontiguousarray(lam, dtype=np.float32).reshape(-1)
     apply = np.ascontiguousarray(apply, dtype=np.uint8).reshape(-1)
-    for name, values in (("labels", labels), ("source", source), ("lam", lam), ("apply", apply)):
+    for name, values in (("source", source), ("lam", lam), ("apply", apply)):
         if values.shape != (n,):
             raise ValueError(f"saliency_mix: {name}: expected {n} values, got {values.shape[0]}")
     out_images = np.empty_like(images)
-    out_labels = np.empty((n, num_classes), np.float32)
+    out_labels = np.empty((n, max(num_classes, 0)), np.float32)
     boxes = np.empty((n, 4), np.int32)
     out_lam = np.empty(n, np.float32)
     check(
@@ -178,7 +194,8 @@ def saliency_mix_numpy(
             h,
             w,
             c,
-            labels.ctypes.data,
+            None if ids is None else ids.ctypes.data,
+            None if soft is None else soft.ctypes.data,
             num_classes,
             ctypes.c_float(label_smoothing),
             source.ctypes.data,

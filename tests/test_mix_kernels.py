@@ -143,3 +143,56 @@ def test_bad_arguments_are_clear_errors(change, message) -> None:
     with pytest.raises(ValueError, match="saliency_mix") as err:
         saliency_mix_numpy(images, labels, **args)
     assert message in str(err.value)
+
+
+def test_soft_labels_equal_class_ids_as_one_hot(rng) -> None:
+    n, classes = 6, 7
+    images = rng.integers(0, 256, (n, 40, 50, 3), dtype=np.uint8)
+    ids = rng.integers(0, classes, n).astype(np.int32)
+    source, lam, apply = draws(rng, n, 1.0, 0.7)
+    for smoothing in (0.0, 0.1):
+        by_id = saliency_mix_numpy(
+            images,
+            ids[:, None],
+            num_classes=classes,
+            source=source,
+            lam=lam,
+            apply=apply,
+            label_smoothing=smoothing,
+        )
+        one_hot = np.eye(classes, dtype=np.float32)[ids]
+        by_soft = saliency_mix_numpy(
+            images,
+            one_hot,
+            num_classes=classes,
+            source=source,
+            lam=lam,
+            apply=apply,
+            label_smoothing=smoothing,
+        )
+        for a, b in zip(by_id, by_soft, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_soft_labels_mix_linearly(rng) -> None:
+    n, classes = 4, 5
+    images = rng.integers(0, 256, (n, 30, 30, 3), dtype=np.uint8)
+    soft = rng.dirichlet(np.ones(classes), n).astype(np.float32)
+    source, lam, apply = draws(rng, n, 1.0, 1.0)
+    _, mixed, _, weights = saliency_mix_numpy(
+        images, soft, num_classes=classes, source=source, lam=lam, apply=apply
+    )
+    expected = soft * weights[:, None] + soft[source] * (np.float32(1) - weights[:, None])
+    np.testing.assert_array_equal(mixed, expected)
+
+
+def test_soft_labels_of_wrong_length_are_refused(rng) -> None:
+    with pytest.raises(ValueError, match=r"expected soft labels of shape \(2, 5\)"):
+        saliency_mix_numpy(
+            np.zeros((2, 4, 4, 3), np.uint8),
+            np.zeros((2, 4), np.float32),
+            num_classes=5,
+            source=np.array([1, 0]),
+            lam=np.ones(2),
+            apply=np.ones(2),
+        )

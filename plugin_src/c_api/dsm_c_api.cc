@@ -28,6 +28,37 @@ int32_t Fail(const std::string &message) {
   return 1;
 }
 
+/// Checks the draws and labels of a SaliencyMix call; fills `draws`. Empty string when valid.
+std::string CheckMixArguments(int32_t num_samples, int32_t height, int32_t width,
+                              int32_t channels, const int32_t *label_ids,
+                              const float *soft_labels, int32_t num_classes,
+                              float label_smoothing, const int32_t *source, const float *lam,
+                              const uint8_t *apply, std::vector<dsm::MixDraw> &draws) {
+  const std::string shape_error = dsm::CheckImageShape(height, width, channels);
+  if (!shape_error.empty()) return "images: " + shape_error;
+  if (num_samples < 1) return "expected at least 1 sample, got " + std::to_string(num_samples);
+  if (!source || !lam || !apply) return "source, lam and apply must not be NULL";
+  if ((label_ids == nullptr) == (soft_labels == nullptr))
+    return "give exactly one of label_ids and soft_labels";
+  if (num_classes < 1) return "num_classes must be at least 1, got " + std::to_string(num_classes);
+  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
+    return "label_smoothing must be in [0, 1), got " + std::to_string(label_smoothing);
+  draws.resize(num_samples);
+  for (int i = 0; i < num_samples; ++i) {
+    const std::string sample = "sample " + std::to_string(i);
+    if (label_ids && (label_ids[i] < 0 || label_ids[i] >= num_classes))
+      return "labels: " + sample + " has class " + std::to_string(label_ids[i]) +
+             ", expected 0 <= label < num_classes = " + std::to_string(num_classes);
+    if (source[i] < 0 || source[i] >= num_samples)
+      return "source: " + sample + " pairs with " + std::to_string(source[i]) +
+             ", expected an index in [0, " + std::to_string(num_samples) + ")";
+    if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
+      return "lam: " + sample + " is " + std::to_string(lam[i]) + ", expected a value in [0, 1]";
+    draws[i] = {source[i], lam[i], apply[i] != 0};
+  }
+  return {};
+}
+
 #if DSM_WITH_CUDA
 /// Keeps freed stream-ordered scratch in the device's default pool between calls (the default
 /// release threshold of 0 would hand it back to the driver at every synchronisation).
@@ -82,59 +113,43 @@ int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, in
 }
 
 int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
-                             int32_t width, int32_t channels, const int32_t *labels,
-                             int32_t num_classes, float label_smoothing, const int32_t *source,
-                             const float *lam, const uint8_t *apply, int32_t batch_mode,
-                             int32_t correct_lam, uint8_t *out_images, float *out_labels,
-                             int32_t *out_boxes, float *out_lam) {
+                             int32_t width, int32_t channels, const int32_t *label_ids,
+                             const float *soft_labels, int32_t num_classes,
+                             float label_smoothing, const int32_t *source, const float *lam,
+                             const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
+                             uint8_t *out_images, float *out_labels, int32_t *out_boxes,
+                             float *out_lam) {
   const std::string where = "dsm_saliency_mix_cpu: ";
-  const std::string shape_error = dsm::CheckImageShape(height, width, channels);
-  if (!shape_error.empty()) return Fail(where + "images: " + shape_error);
-  if (num_samples < 1) return Fail(where + "expected at least 1 sample, got " +
-                                   std::to_string(num_samples));
-  if (!images || !labels || !source || !lam || !apply || !out_images || !out_labels)
-    return Fail(where + "inputs and outputs must not be NULL");
-  if (num_classes < 1)
-    return Fail(where + "num_classes must be at least 1, got " + std::to_string(num_classes));
-  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
-    return Fail(where + "label_smoothing must be in [0, 1), got " +
-                std::to_string(label_smoothing));
-  for (int i = 0; i < num_samples; ++i) {
-    if (labels[i] < 0 || labels[i] >= num_classes)
-      return Fail(where + "labels: sample " + std::to_string(i) + " has class " +
-                  std::to_string(labels[i]) + ", expected 0 <= label < num_classes = " +
-                  std::to_string(num_classes));
-    if (source[i] < 0 || source[i] >= num_samples)
-      return Fail(where + "source: sample " + std::to_string(i) + " pairs with " +
-                  std::to_string(source[i]) + ", expected an index in [0, " +
-                  std::to_string(num_samples) + ")");
-    if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
-      return Fail(where + "lam: sample " + std::to_string(i) + " is " + std::to_string(lam[i]) +
-                  ", expected a value in [0, 1]");
-  }
+  std::vector<dsm::MixDraw> draws;
+  const std::string error = CheckMixArguments(
+      num_samples, height, width, channels, label_ids, soft_labels, num_classes,
+      label_smoothing, source, lam, apply, draws);
+  if (!error.empty()) return Fail(where + error);
+  if (!images || !out_images || !out_labels) return Fail(where + "images and outputs must not be NULL");
+  const bool batch = batch_mode != 0;
   const size_t image_bytes = static_cast<size_t>(height) * width * channels;
-  int32_t batch_peak[2] = {0, 0};
+  std::vector<uint8_t> needed(num_samples);
   std::vector<int32_t> peaks(2 * static_cast<size_t>(num_samples), 0);
-  if (batch_mode) {
-    if (apply[0])
-      dsm::SaliencyPeakCpu(images + source[0] * image_bytes, height, width, channels, batch_peak);
-  } else {
-    std::vector<char> needed(num_samples, 0);
-    for (int i = 0; i < num_samples; ++i)
-      if (apply[i]) needed[source[i]] = 1;
-    for (int j = 0; j < num_samples; ++j)
-      if (needed[j])
-        dsm::SaliencyPeakCpu(images + j * image_bytes, height, width, channels, &peaks[2 * j]);
-  }
+  dsm::ImagesNeedingPeaks(draws.data(), num_samples, batch, needed.data());
+  for (int j = 0; j < num_samples; ++j)
+    if (needed[j])
+      dsm::SaliencyPeakCpu(images + j * image_bytes, height, width, channels, &peaks[2 * j]);
   for (int i = 0; i < num_samples; ++i) {
-    const int k = batch_mode ? 0 : i;
-    const int32_t *peak = batch_mode ? batch_peak : &peaks[2 * source[i]];
+    const dsm::MixDraw draw = dsm::GoverningDraw(draws.data(), i, batch);
+    const int32_t *peak = &peaks[2 * dsm::PeakImage(draws.data(), i, batch)];
     const dsm::MixDecision d =
-        dsm::DecideMix(height, width, lam[k], apply[k] != 0, peak, correct_lam != 0);
-    dsm::PasteCpu(images + i * image_bytes, images + source[i] * image_bytes,
+        dsm::DecideMix(height, width, draw.lam, draw.apply, peak, correct_lam != 0);
+    const int j = draw.source;
+    dsm::PasteCpu(images + i * image_bytes, images + j * image_bytes,
                   out_images + i * image_bytes, height, width, channels, d.box);
-    dsm::MixClassLabelsCpu(labels[i], labels[source[i]], num_classes, label_smoothing, d.lam,
-                           out_labels + static_cast<size_t>(i) * num_classes);
+    float *label = out_labels + static_cast<size_t>(i) * num_classes;
+    if (label_ids)
+      dsm::MixClassLabelsCpu(label_ids[i], label_ids[j], num_classes, label_smoothing, d.lam,
+                             label);
+    else
+      dsm::MixSoftLabelsCpu(soft_labels + static_cast<size_t>(i) * num_classes,
+                            soft_labels + static_cast<size_t>(j) * num_classes, num_classes,
+                            label_smoothing, d.lam, label);
     if (out_boxes) {
       int32_t *b = out_boxes + 4 * static_cast<size_t>(i);
       b[0] = d.box.y1;

@@ -33,18 +33,21 @@ const char *dsm_last_error(void);
 int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, int32_t channels,
                          void *map, int32_t float_output, int64_t *peak_index);
 
-/** SaliencyMix of a host batch of N same-size HWC uint8 images (contiguous, N*H*W*C), with
- *  integer labels, given the random draws: source[i] (the pair of sample i), lam[i] (sampled
- *  target weight) and apply[i] (coin flip). batch_mode: one lam, one flip and one box (from the
- *  saliency peak of source[0]) for every pair; else each sample its own (SPEC section 4).
- *  Outputs: mixed images (N*H*W*C), soft labels (N*num_classes float32), boxes (N*4 int32:
- *  y1, x1, y2, x2; may be NULL) and the target weights (N float32; may be NULL). */
+/** SaliencyMix of a host batch of N same-size HWC uint8 images (contiguous, N*H*W*C), given
+ *  the random draws: source[i] (the pair of sample i), lam[i] (sampled target weight) and
+ *  apply[i] (coin flip). batch_mode: one lam, one flip (sample 0's) and one box, from the
+ *  saliency peak of source[0], for every pair; else each sample its own (SPEC section 4).
+ *  Labels: class ids label_ids[N] (int32), or soft vectors soft_labels[N*num_classes] (float32);
+ *  exactly one is non-NULL. Outputs: mixed images (N*H*W*C), soft labels (N*num_classes
+ *  float32), boxes (N*4 int32: y1, x1, y2, x2; may be NULL), target weights (N float32; may be
+ *  NULL). */
 int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
-                             int32_t width, int32_t channels, const int32_t *labels,
-                             int32_t num_classes, float label_smoothing, const int32_t *source,
-                             const float *lam, const uint8_t *apply, int32_t batch_mode,
-                             int32_t correct_lam, uint8_t *out_images, float *out_labels,
-                             int32_t *out_boxes, float *out_lam);
+                             int32_t width, int32_t channels, const int32_t *label_ids,
+                             const float *soft_labels, int32_t num_classes,
+                             float label_smoothing, const int32_t *source, const float *lam,
+                             const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
+                             uint8_t *out_images, float *out_labels, int32_t *out_boxes,
+                             float *out_lam);
 
 /** Saliency maps of a batch of device images on `stream` (a cudaStream_t; NULL = default
  *  stream). Scratch memory is allocated and freed stream-ordered; the call does not wait for

@@ -50,12 +50,23 @@ DSM_HD float CorrectedLambda(const Box &box, int height, int width) {
   return static_cast<float>(1.0 - DivD(area, total));
 }
 
-/// Value of class `c` in timm's smoothed one-hot of `label`: on = 1 - eps + eps / C, off = eps / C
-/// (float32, as torch computes them).
+DSM_HD float MulF(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+/// timm's label smoothing of one label value v (one-hot or soft): v * (1 - eps) + eps / C, float32.
+/// For a one-hot this gives on = 1 - eps + eps / C and off = eps / C exactly.
+DSM_HD float SmoothLabel(float v, float smoothing, int num_classes) {
+  return AddF(MulF(v, SubF(1.0f, smoothing)), DivF(smoothing, static_cast<float>(num_classes)));
+}
+
+/// Value of class `c` in the smoothed one-hot of class id `label`.
 DSM_HD float SmoothedOneHot(int label, int c, int num_classes, float smoothing) {
-  const float off = DivF(smoothing, static_cast<float>(num_classes));
-  const float on = AddF(SubF(1.0f, smoothing), off);
-  return c == label ? on : off;
+  return SmoothLabel(c == label ? 1.0f : 0.0f, smoothing, num_classes);
 }
 
 /// Mixed soft label of class `c`: y_target * lam + y_source * (1 - lam), float32 in that order.
@@ -63,7 +74,7 @@ DSM_HD float MixLabel(float y_target, float y_source, float lam) {
 #if defined(__CUDA_ARCH__)
   return __fadd_rn(__fmul_rn(y_target, lam), __fmul_rn(y_source, __fsub_rn(1.0f, lam)));
 #else
-  return y_target * lam + y_source * (1.0f - lam);
+  return y_target * lam + y_source * (1.0f - lam);  // -ffp-contract=off: no FMA
 #endif
 }
 

@@ -19,6 +19,12 @@ void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, 
   peak_yx[1] = static_cast<int32_t>(peak % width);
 }
 
+void ImagesNeedingPeaks(const MixDraw *draws, int num_samples, bool batch_mode, uint8_t *needed) {
+  for (int j = 0; j < num_samples; ++j) needed[j] = 0;
+  for (int i = 0; i < num_samples; ++i)
+    if (GoverningDraw(draws, i, batch_mode).apply) needed[PeakImage(draws, i, batch_mode)] = 1;
+}
+
 MixDecision DecideMix(int height, int width, float sampled_lam, bool apply, const int32_t *peak_yx,
                       bool correct_lam) {
   MixDecision d;
@@ -45,6 +51,14 @@ void MixClassLabelsCpu(int target_label, int source_label, int num_classes, floa
   for (int c = 0; c < num_classes; ++c) {
     out[c] = MixLabel(SmoothedOneHot(target_label, c, num_classes, smoothing),
                       SmoothedOneHot(source_label, c, num_classes, smoothing), lam);
+  }
+}
+
+void MixSoftLabelsCpu(const float *target, const float *source, int num_classes, float smoothing,
+                      float lam, float *out) {
+  for (int c = 0; c < num_classes; ++c) {
+    out[c] = MixLabel(SmoothLabel(target[c], smoothing, num_classes),
+                      SmoothLabel(source[c], smoothing, num_classes), lam);
   }
 }
 

@@ -21,6 +21,7 @@ HAVE_DALI = importlib.util.find_spec("nvidia") is not None and (
 
 if HAVE_DALI:
     from dali_saliencymix._plugin import load_plugin
+    from dali_saliencymix.mix import saliency_mix
     from dali_saliencymix.saliency import fine_grained_saliency
 
     load_plugin()
@@ -32,7 +33,7 @@ else:
             "(the version the plugin was built against)"
         )
 
-    load_plugin = fine_grained_saliency = _needs_dali  # type: ignore[assignment]
+    load_plugin = fine_grained_saliency = saliency_mix = _needs_dali  # type: ignore[assignment]
 
 __all__ = [
     "HAVE_DALI",
@@ -41,4 +42,5 @@ __all__ = [
     "fine_grained_saliency",
     "load_plugin",
     "saliency_map",
+    "saliency_mix",
 ]

@@ -6,44 +6,12 @@ The reference follows SPEC section 4 with OpenCV's saliency for the peaks; the r
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from conftest import opencv_saliency
+from mix_reference import reference_mix
 
 from dali_saliencymix.kernels import saliency_mix_numpy
-
-
-def reference_mix(images, labels, num_classes, source, lam, apply, mode, smoothing, correct_lam):
-    n, h, w, _ = images.shape
-    out = images.copy()
-    off = np.float32(smoothing) / np.float32(num_classes)
-    on = np.float32(1.0) - np.float32(smoothing) + off
-    onehot = np.full((n, num_classes), off, np.float32)
-    onehot[np.arange(n), labels] = on
-    soft = np.empty((n, num_classes), np.float32)
-    boxes = np.zeros((n, 4), np.int32)
-    weights = np.ones(n, np.float32)
-    for i in range(n):
-        k = 0 if mode == "batch" else i
-        j = int(source[i])
-        weight = np.float32(1.0)
-        if apply[k]:
-            peak_of = int(source[0]) if mode == "batch" else j
-            sal = opencv_saliency(images[peak_of])
-            cy, cx = np.unravel_index(int(np.argmax(sal)), sal.shape)
-            ratio = math.sqrt(1.0 - float(lam[k]))
-            cut_h, cut_w = int(h * ratio), int(w * ratio)
-            y1, y2 = np.clip([cy - cut_h // 2, cy + cut_h // 2], 0, h)
-            x1, x2 = np.clip([cx - cut_w // 2, cx + cut_w // 2], 0, w)
-            out[i, y1:y2, x1:x2] = images[j, y1:y2, x1:x2]
-            boxes[i] = (y1, x1, y2, x2)
-            area = (y2 - y1) * (x2 - x1)
-            weight = np.float32(1.0 - area / (h * w)) if correct_lam else np.float32(lam[k])
-        weights[i] = weight
-        soft[i] = onehot[i] * weight + onehot[j] * (np.float32(1.0) - weight)
-    return out, soft, boxes, weights
 
 
 def draws(rng: np.random.Generator, n: int, alpha: float, prob: float):

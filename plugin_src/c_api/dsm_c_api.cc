@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../kernels/image_checks.h"
+#include "../kernels/mix_checks.h"
 #include "../kernels/saliency_cpu.h"
 #include "../kernels/saliency_mix_cpu.h"
 #if DSM_WITH_CUDA
@@ -26,37 +27,6 @@ thread_local std::string last_error;
 int32_t Fail(const std::string &message) {
   last_error = message;
   return 1;
-}
-
-/// Checks the draws and labels of a SaliencyMix call; fills `draws`. Empty string when valid.
-std::string CheckMixArguments(int32_t num_samples, int32_t height, int32_t width,
-                              int32_t channels, const int32_t *label_ids,
-                              const float *soft_labels, int32_t num_classes,
-                              float label_smoothing, const int32_t *source, const float *lam,
-                              const uint8_t *apply, std::vector<dsm::MixDraw> &draws) {
-  const std::string shape_error = dsm::CheckImageShape(height, width, channels);
-  if (!shape_error.empty()) return "images: " + shape_error;
-  if (num_samples < 1) return "expected at least 1 sample, got " + std::to_string(num_samples);
-  if (!source || !lam || !apply) return "source, lam and apply must not be NULL";
-  if ((label_ids == nullptr) == (soft_labels == nullptr))
-    return "give exactly one of label_ids and soft_labels";
-  if (num_classes < 1) return "num_classes must be at least 1, got " + std::to_string(num_classes);
-  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
-    return "label_smoothing must be in [0, 1), got " + std::to_string(label_smoothing);
-  draws.resize(num_samples);
-  for (int i = 0; i < num_samples; ++i) {
-    const std::string sample = "sample " + std::to_string(i);
-    if (label_ids && (label_ids[i] < 0 || label_ids[i] >= num_classes))
-      return "labels: " + sample + " has class " + std::to_string(label_ids[i]) +
-             ", expected 0 <= label < num_classes = " + std::to_string(num_classes);
-    if (source[i] < 0 || source[i] >= num_samples)
-      return "source: " + sample + " pairs with " + std::to_string(source[i]) +
-             ", expected an index in [0, " + std::to_string(num_samples) + ")";
-    if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
-      return "lam: " + sample + " is " + std::to_string(lam[i]) + ", expected a value in [0, 1]";
-    draws[i] = {source[i], lam[i], apply[i] != 0};
-  }
-  return {};
 }
 
 #if DSM_WITH_CUDA
@@ -121,9 +91,11 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
                              float *out_lam) {
   const std::string where = "dsm_saliency_mix_cpu: ";
   std::vector<dsm::MixDraw> draws;
-  const std::string error = CheckMixArguments(
-      num_samples, height, width, channels, label_ids, soft_labels, num_classes,
-      label_smoothing, source, lam, apply, draws);
+  if ((label_ids == nullptr) == (soft_labels == nullptr))
+    return Fail(where + "give exactly one of label_ids and soft_labels");
+  const std::string error =
+      dsm::CheckMixArguments(num_samples, height, width, channels, label_ids, num_classes,
+                             label_smoothing, source, lam, apply, draws);
   if (!error.empty()) return Fail(where + error);
   if (!images || !out_images || !out_labels) return Fail(where + "images and outputs must not be NULL");
   const bool batch = batch_mode != 0;

@@ -14,6 +14,7 @@
 
 #include "../kernels/cuda_driver_check.h"
 #include "../kernels/saliency_cuda.h"
+#include "../kernels/saliency_mix_cuda.h"
 #endif
 
 #ifndef DSM_VERSION
@@ -110,7 +111,7 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
     const dsm::MixDraw draw = dsm::GoverningDraw(draws.data(), i, batch);
     const int32_t *peak = &peaks[2 * dsm::PeakImage(draws.data(), i, batch)];
     const dsm::MixDecision d =
-        dsm::DecideMix(height, width, draw.lam, draw.apply, peak, correct_lam != 0);
+        dsm::DecideMix(height, width, draw.lam, draw.apply, peak[0], peak[1], correct_lam != 0);
     const int j = draw.source;
     dsm::PasteCpu(images + i * image_bytes, images + j * image_bytes,
                   out_images + i * image_bytes, height, width, channels, d.box);
@@ -178,6 +179,69 @@ int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_
   (void)stream;
   return Fail("dsm_saliency_cuda: this build of dali-saliencymix has no CUDA support "
               "(rebuild with a CUDA compiler on the PATH, or -DDSM_CUDA=ON)");
+#endif
+}
+
+int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
+                              int32_t width, int32_t channels, const float *soft_labels,
+                              int32_t num_classes, float label_smoothing, const int32_t *source,
+                              const float *lam, const uint8_t *apply, int32_t batch_mode,
+                              int32_t correct_lam, uint8_t *out_images, float *out_labels,
+                              int32_t *out_boxes, float *out_lam, void *stream) {
+  const std::string where = "dsm_saliency_mix_cuda: ";
+#if DSM_WITH_CUDA
+  std::vector<dsm::MixDraw> draws;
+  const std::string error =
+      dsm::CheckMixArguments(num_samples, height, width, channels, nullptr, num_classes,
+                             label_smoothing, source, lam, apply, draws);
+  if (!error.empty()) return Fail(where + error);
+  if (!images || !soft_labels || !out_images || !out_labels)
+    return Fail(where + "images, soft_labels and outputs must not be NULL");
+  const std::string driver_error = dsm::CheckCudaDriver();
+  if (!driver_error.empty()) return Fail(where + driver_error);
+  auto cuda_stream = static_cast<cudaStream_t>(stream);
+  cudaError_t err = KeepScratchPooled();
+  if (err != cudaSuccess) return Fail(where + "memory pool setup: " + cudaGetErrorString(err));
+  dsm::MixConfigCuda config;
+  config.num_samples = num_samples;
+  config.height = height;
+  config.width = width;
+  config.channels = channels;
+  config.num_classes = num_classes;
+  config.label_smoothing = label_smoothing;
+  config.batch_mode = batch_mode != 0;
+  config.correct_lam = correct_lam != 0;
+  const size_t image_bytes = static_cast<size_t>(height) * width * channels;
+  std::vector<dsm::MixSampleCuda> samples(num_samples);
+  for (int i = 0; i < num_samples; ++i) {
+    auto &s = samples[i];
+    s.image = images + i * image_bytes;
+    s.out_image = out_images + i * image_bytes;
+    s.soft_label = soft_labels + static_cast<size_t>(i) * num_classes;
+    s.out_label = out_labels + static_cast<size_t>(i) * num_classes;
+    s.out_box = out_boxes ? out_boxes + 4 * static_cast<size_t>(i) : nullptr;
+    s.out_lam = out_lam ? out_lam + i : nullptr;
+    s.source = source[i];
+    s.lam = lam[i];
+    s.apply = apply[i] ? 1 : 0;
+  }
+  const size_t bytes = dsm::SaliencyMixCudaScratchBytes(config, samples.data());
+  std::vector<unsigned char> staging(dsm::SaliencyMixCudaStagingBytes(config, samples.data()));
+  void *scratch = nullptr;
+  err = cudaMallocAsync(&scratch, bytes, cuda_stream);
+  if (err != cudaSuccess) return Fail(where + "cudaMallocAsync: " + cudaGetErrorString(err));
+  err = dsm::SaliencyMixCuda(config, samples.data(), scratch, bytes, staging.data(),
+                             staging.size(), cuda_stream);
+  const cudaError_t free_err = cudaFreeAsync(scratch, cuda_stream);
+  if (err != cudaSuccess) return Fail(where + cudaGetErrorString(err));
+  if (free_err != cudaSuccess) return Fail(where + "cudaFreeAsync: " + cudaGetErrorString(free_err));
+  return 0;
+#else
+  (void)images, (void)num_samples, (void)height, (void)width, (void)channels,
+      (void)soft_labels, (void)num_classes, (void)label_smoothing, (void)source, (void)lam,
+      (void)apply, (void)batch_mode, (void)correct_lam, (void)out_images, (void)out_labels,
+      (void)out_boxes, (void)out_lam, (void)stream;
+  return Fail(where + "this build of dali-saliencymix has no CUDA support");
 #endif
 }
 

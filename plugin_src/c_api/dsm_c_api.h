@@ -49,6 +49,18 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
                              uint8_t *out_images, float *out_labels, int32_t *out_boxes,
                              float *out_lam);
 
+/** SaliencyMix of a device batch (images N*H*W*C uint8, contiguous) on `stream`. Labels are
+ *  device soft vectors soft_labels[N*num_classes] (float32; one-hot for class ids); the draws
+ *  source, lam and apply are host arrays of N. Outputs are device buffers: mixed images, soft
+ *  labels (N*num_classes), and optionally boxes (N*4 int32) and target weights (N float32).
+ *  Scratch is allocated stream-ordered; the call does not wait for the GPU. */
+int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
+                              int32_t width, int32_t channels, const float *soft_labels,
+                              int32_t num_classes, float label_smoothing, const int32_t *source,
+                              const float *lam, const uint8_t *apply, int32_t batch_mode,
+                              int32_t correct_lam, uint8_t *out_images, float *out_labels,
+                              int32_t *out_boxes, float *out_lam, void *stream);
+
 /** Saliency maps of a batch of device images on `stream` (a cudaStream_t; NULL = default
  *  stream). Scratch memory is allocated and freed stream-ordered; the call does not wait for
  *  the GPU. */

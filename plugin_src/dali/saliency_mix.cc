@@ -96,7 +96,7 @@ SaliencyMixArgs::SaliencyMixArgs(const OpSpec &spec)
 
 void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
                             const TensorListShape<> &image_shape, DALIDataType image_type,
-                            const TensorLayout &layout, const TensorList<CPUBackend> &labels,
+                            const TensorLayout &, const TensorList<CPUBackend> &labels,
                             const OpSpec &spec, const Workspace &ws, SaliencyMixBatch &batch) {
   DALI_ENFORCE(image_type == DALI_UINT8,
                make_string(kOpName, ": input 0 (images) must be uint8 (decoded images), got ",
@@ -211,7 +211,7 @@ void SaliencyMix<CPUBackend>::RunImpl(Workspace &ws) {
       const dsm::MixDraw draw = dsm::GoverningDraw(b.draws.data(), i, batch_mode);
       const int32_t *peak = &peaks[2 * dsm::PeakImage(b.draws.data(), i, batch_mode)];
       const dsm::MixDecision d =
-          dsm::DecideMix(h, w, draw.lam, draw.apply, peak, args_.correct_lam());
+          dsm::DecideMix(h, w, draw.lam, draw.apply, peak[0], peak[1], args_.correct_lam());
       const int j = draw.source;
       dsm::PasteCpu(images.tensor<uint8_t>(i), images.tensor<uint8_t>(j),
                     out_images.mutable_tensor<uint8_t>(i), h, w, c, d.box);

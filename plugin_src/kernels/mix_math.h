@@ -50,6 +50,22 @@ DSM_HD float CorrectedLambda(const Box &box, int height, int width) {
   return static_cast<float>(1.0 - DivD(area, total));
 }
 
+/// The box and the target weight lam of one pair. Not applied (coin flip false): empty box,
+/// lam = 1. `correct_lam`: lam = 1 - box area / image area, else the sampled lam.
+struct MixDecision {
+  Box box;
+  float lam = 1.0f;
+};
+
+DSM_HD MixDecision DecideMix(int height, int width, float sampled_lam, bool apply, int peak_y,
+                             int peak_x, bool correct_lam) {
+  MixDecision d;
+  if (!apply) return d;
+  d.box = CenteredBox(height, width, sampled_lam, peak_y, peak_x);
+  d.lam = correct_lam ? CorrectedLambda(d.box, height, width) : sampled_lam;
+  return d;
+}
+
 DSM_HD float MulF(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);

@@ -25,15 +25,6 @@ void ImagesNeedingPeaks(const MixDraw *draws, int num_samples, bool batch_mode, 
     if (GoverningDraw(draws, i, batch_mode).apply) needed[PeakImage(draws, i, batch_mode)] = 1;
 }
 
-MixDecision DecideMix(int height, int width, float sampled_lam, bool apply, const int32_t *peak_yx,
-                      bool correct_lam) {
-  MixDecision d;
-  if (!apply) return d;
-  d.box = CenteredBox(height, width, sampled_lam, peak_yx[0], peak_yx[1]);
-  d.lam = correct_lam ? CorrectedLambda(d.box, height, width) : sampled_lam;
-  return d;
-}
-
 void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int height, int width,
               int channels, const Box &box) {
   const size_t row = static_cast<size_t>(width) * channels;

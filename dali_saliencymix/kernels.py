@@ -46,6 +46,11 @@ def library() -> ctypes.CDLL:
     p, i32 = ctypes.c_void_p, ctypes.c_int32
     lib.dsm_saliency_mix_cpu.argtypes = [p, i32, i32, i32, i32, p, p, i32, ctypes.c_float,
                                          p, p, p, i32, i32, p, p, p, p]  # fmt: skip
+    lib.dsm_saliency_mix_cuda.restype = ctypes.c_int32
+    # images, n, h, w, c, soft_labels, num_classes, smoothing, source, lam, apply, batch_mode,
+    # correct_lam, out_images, out_labels, out_boxes, out_lam, stream
+    lib.dsm_saliency_mix_cuda.argtypes = [p, i32, i32, i32, i32, p, i32, ctypes.c_float,
+                                          p, p, p, i32, i32, p, p, p, p, p]  # fmt: skip
     lib.dsm_saliency_cuda.restype = ctypes.c_int32
     lib.dsm_saliency_cuda.argtypes = [
         ctypes.POINTER(DsmSample),

@@ -1,0 +1,90 @@
+"""`dali_saliencymix.torch.saliency_mix`: the kernels from PyTorch, equal to the DALI operator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from mix_reference import reference_mix
+from test_saliency_mix_dali import photo_batch, run_with_draws
+
+from dali_saliencymix.torch import MixDraws, draw, saliency_mix
+
+
+@pytest.mark.parametrize("mode", ["elem", "batch"])
+def test_cpu_equals_reference_and_dali(mode, rng) -> None:
+    n, classes = 6, 5
+    images = photo_batch(n, 72, 100)
+    ids = rng.integers(0, classes, (n, 1)).astype(np.int32)
+    dali_out = run_with_draws(images, ids, num_classes=classes, mode=mode, smoothing=0.1)
+    source, lam, apply = dali_out[5:]
+    draws = MixDraws(source, lam, apply)
+    ours = saliency_mix(
+        torch.from_numpy(images),
+        torch.from_numpy(ids),
+        num_classes=classes,
+        mode=mode,
+        label_smoothing=0.1,
+        draws=draws,
+        return_info=True,
+    )
+    ref = reference_mix(images, ids, classes, source, lam, apply, mode, 0.1, True)
+    for k in range(4):
+        np.testing.assert_array_equal(ours[k].numpy(), ref[k])
+        np.testing.assert_array_equal(ours[k].numpy(), dali_out[k])
+    np.testing.assert_array_equal(ours[4].numpy(), source)
+
+
+def test_soft_labels_and_seeded_draws(rng) -> None:
+    images = torch.from_numpy(rng.integers(0, 256, (5, 30, 40, 3), dtype=np.uint8))
+    soft = torch.from_numpy(rng.dirichlet(np.ones(3), 5).astype(np.float32))
+    a = saliency_mix(images, soft, num_classes=3, seed=4, prob=0.5)
+    b = saliency_mix(images, soft, num_classes=3, seed=4, prob=0.5)
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x, y)
+    torch.testing.assert_close(a[1].sum(dim=1), torch.ones(5))
+
+
+def test_draws_follow_their_distributions() -> None:
+    d = draw(20_000, alpha=0.5, prob=0.25, seed=1)
+    assert sorted(d.source.tolist()) == list(range(20_000))
+    assert abs(d.apply.mean() - 0.25) < 4.5 * np.sqrt(0.25 * 0.75 / 20_000)
+    assert abs(d.lam.mean() - 0.5) < 0.01 and d.lam.var() > 0.1  # Beta(0.5, 0.5): var 0.125
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"images": torch.zeros((2, 8, 8, 3), dtype=torch.float32)}, "expected a uint8 NHWC"),
+        ({"images": torch.zeros((8, 8, 3), dtype=torch.uint8)}, "expected a uint8 NHWC"),
+        ({"labels": torch.tensor([0, 7])}, "has class 7"),
+        ({"alpha": 0.0}, "alpha must be > 0"),
+        ({"prob": 2.0}, "prob must be in [0, 1]"),
+        ({"num_classes": 0}, "num_classes must be an integer >= 1"),
+    ],
+)
+def test_bad_input_is_a_clear_error(kwargs, message) -> None:
+    args = {
+        "images": torch.zeros((2, 8, 8, 3), dtype=torch.uint8),
+        "labels": torch.tensor([0, 1]),
+        "num_classes": 4,
+        **kwargs,
+    }
+    images, labels = args.pop("images"), args.pop("labels")
+    with pytest.raises(ValueError, match="saliency_mix") as err:
+        saliency_mix(images, labels, **args)
+    assert message in str(err.value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU (none visible)")
+@pytest.mark.parametrize("mode", ["elem", "batch"])
+def test_cuda_equals_cpu(mode, rng) -> None:
+    images = torch.from_numpy(photo_batch(16, 64, 80))
+    labels = torch.from_numpy(rng.integers(0, 10, 16))
+    draws = draw(16, 1.0, 0.7, seed=3)
+    cpu = saliency_mix(images, labels, num_classes=10, mode=mode, draws=draws, return_info=True)
+    gpu = saliency_mix(
+        images.cuda(), labels.cuda(), num_classes=10, mode=mode, draws=draws, return_info=True
+    )
+    for a, b in zip(cpu, gpu, strict=True):
+        assert torch.equal(a, b.cpu())

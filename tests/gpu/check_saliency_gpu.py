@@ -5,8 +5,10 @@ Builds the kernels-only library (CMake, nvcc), then:
   1. checks the CUDA map (uint8 and float32) and peak against the CPU implementation, bit for bit,
      on 727 images: 471 of mixed sizes (random noise, gradients, flat images, the shipped photos,
      a crafted image whose On8 + Off8 wraps) and a 256-image batch of 224x224;
-  2. times the CUDA saliency of that 256 x 224 x 224 batch with CUDA events, next to a
-     device-to-device copy of the same input bytes measured in the same run.
+  2. checks SaliencyMix on CUDA (dali_saliencymix.torch) against the CPU, bit for bit (images,
+     soft labels, boxes, lams), on random and photo batches, both modes, class ids and soft labels;
+  3. times, for 256 x 224 x 224, the CUDA saliency and the whole CUDA SaliencyMix with CUDA
+     events, next to a device-to-device copy of the same input bytes measured in the same run.
 It prints a short table last. Usage, from the repository root:
 
     python3 tests/gpu/check_saliency_gpu.py [--build-dir build/gpu] [--arch 90]
@@ -235,6 +237,68 @@ def time_batch(cuda: CudaSaliency, batch: list[np.ndarray], iters: int = 50) -> 
     }
 
 
+def check_mix(rng: np.random.Generator, batch: list[np.ndarray]) -> tuple[int, int]:
+    """CUDA vs CPU SaliencyMix on several batches; returns (batches compared, mismatches)."""
+    import torch
+
+    from dali_saliencymix.torch import draw, saliency_mix
+
+    cases = [np.stack(batch[:64])]
+    for h, w, c in ((37, 53, 3), (96, 128, 1), (1, 1, 3), (224, 224, 3)):
+        cases.append(rng.integers(0, 256, (33, h, w, c), dtype=np.uint8))
+    compared = bad = 0
+    for images in cases:
+        n = len(images)
+        for mode in ("elem", "batch"):
+            for soft in (False, True):
+                draws = draw(n, float(rng.choice([0.2, 1.0, 4.0])), 0.8, rng)
+                ids = rng.integers(0, 10, n)
+                labels = (
+                    torch.from_numpy(rng.dirichlet(np.ones(10), n).astype(np.float32))
+                    if soft
+                    else torch.from_numpy(ids)
+                )
+                kwargs = {
+                    "num_classes": 10,
+                    "mode": mode,
+                    "label_smoothing": 0.1,
+                    "draws": draws,
+                    "return_info": True,
+                }
+                cpu = saliency_mix(torch.from_numpy(images), labels, **kwargs)
+                gpu = saliency_mix(torch.from_numpy(images).cuda(), labels.cuda(), **kwargs)
+                torch.cuda.synchronize()
+                same = all(torch.equal(a, b.cpu()) for a, b in zip(cpu, gpu, strict=True))
+                compared += 1
+                if not same:
+                    bad += 1
+                    print(f"MISMATCH mix: {images.shape} mode={mode} soft={soft}")
+    return compared, bad
+
+
+def time_mix(batch: list[np.ndarray], iters: int = 50) -> float:
+    """Median CUDA-event ms of the whole SaliencyMix (elem, prob 1) of the batch."""
+    import torch
+
+    from dali_saliencymix.torch import draw, saliency_mix
+
+    images = torch.from_numpy(np.stack(batch)).cuda()
+    labels = torch.arange(len(batch), device="cuda") % 1000
+    draws = draw(len(batch), 1.0, 1.0, 0)
+    for _ in range(5):
+        saliency_mix(images, labels, num_classes=1000, draws=draws)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        saliency_mix(images, labels, num_classes=1000, draws=draws)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return float(np.median(times))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "gpu"))
@@ -260,8 +324,10 @@ def main() -> int:
     t0 = time.perf_counter()
     checked, bad = check_exact(cuda, images, "mixed")
     checked_b, bad_b = check_exact(cuda, batch, "batch224", chunk=256)
+    mix_compared, mix_bad = check_mix(rng, batch)
     check_s = time.perf_counter() - t0
     timing = time_batch(cuda, batch)
+    mix_ms = time_mix(batch)
 
     name = torch.cuda.get_device_name()
     print()
@@ -276,6 +342,10 @@ def main() -> int:
         f"{checked} | {bad} |"
     )
     print(f"| 256 x 224x224 batch | {len(batch)} | {checked_b} | {bad_b} |")
+    print(
+        f"| SaliencyMix CUDA vs CPU (batches x modes x label kinds) | - | {mix_compared} | "
+        f"{mix_bad} |"
+    )
     print(f"(exactness checks took {check_s:.1f} s)")
     print()
     print("| 256 x 224x224 RGB | median ms (CUDA events) | note |")
@@ -291,7 +361,7 @@ def main() -> int:
     floor_ms = (timing["input_MB"] + timing["output_MB"]) * 1e6 / (timing["copy_GBps"] * 1e9) * 1e3
     print(f"| memory floor: read input + write map at the copy rate | {floor_ms:.4f} | |")
     print(f"| ratio saliency / copy | {timing['saliency_ms'] / timing['copy_ms']:.2f} | |")
-    ok = bad == 0 and bad_b == 0
+    ok = bad == 0 and bad_b == 0 and mix_bad == 0
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -22,7 +22,7 @@ struct CpuScratch {
   std::vector<float> integral, centre;
   std::vector<int32_t> acc_on, acc_off;
   std::vector<uint16_t> sum_on, sum_off;
-  std::vector<uint8_t> lut_on, lut_off, lut_mix;
+  std::vector<uint8_t> lut_on, lut_off, lut_mix, map_u8;
 };
 
 CpuScratch &ThreadScratch() {
@@ -119,16 +119,19 @@ void SmoothedGrayCpu(const uint8_t *image, int height, int width, int channels, 
 
 void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, int stride) {
   std::fill(integral, integral + width + 1, 0.0f);
+  thread_local std::vector<float> prefix;
+  if (prefix.size() < static_cast<size_t>(width)) prefix.resize(width);
   for (int y = 0; y < height; ++y) {
     const uint8_t *g = gray + static_cast<int64_t>(y) * width;
     const float *prev = integral + static_cast<int64_t>(y) * stride;
     float *cur = integral + static_cast<int64_t>(y + 1) * stride;
     cur[0] = 0.0f;
-    int32_t row_sum = 0;  // exact: at most 255 * width
+    int32_t row_sum = 0;  // exact: at most 255 * width, converted exactly to float
     for (int x = 0; x < width; ++x) {
       row_sum += g[x];
-      cur[x + 1] = prev[x + 1] + static_cast<float>(row_sum);
+      prefix[x] = static_cast<float>(row_sum);
     }
+    for (int x = 0; x < width; ++x) cur[x + 1] = prev[x + 1] + prefix[x];
   }
 }
 
@@ -173,12 +176,15 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
     }
     uint16_t *row_on = sum_on + static_cast<int64_t>(y) * width;
     uint16_t *row_off = sum_off + static_cast<int64_t>(y) * width;
+    int32_t row_max_on = 0, row_max_off = 0;  // sums of six uint8 values: at most 1530
     for (int x = 0; x < width; ++x) {
       row_on[x] = static_cast<uint16_t>(acc_on[x]);
       row_off[x] = static_cast<uint16_t>(acc_off[x]);
-      max_on = std::max<uint32_t>(max_on, row_on[x]);
-      max_off = std::max<uint32_t>(max_off, row_off[x]);
     }
+    for (int x = 0; x < width; ++x) row_max_on = std::max(row_max_on, acc_on[x]);
+    for (int x = 0; x < width; ++x) row_max_off = std::max(row_max_off, acc_off[x]);
+    max_on = std::max(max_on, static_cast<uint32_t>(row_max_on));
+    max_off = std::max(max_off, static_cast<uint32_t>(row_max_off));
   }
 
   // Normalisations through lookup tables: a scale sum is at most 6 * 255.
@@ -190,19 +196,17 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
   uint8_t *lut_mix = Sized(s.lut_mix, 511);
   for (uint32_t v = 0; v < 511; ++v) lut_mix[v] = MixOnOff(v, 0, mix_max);
 
-  int64_t peak = 0;
-  uint32_t peak_value = 0;
-  for (int64_t i = 0; i < pixels; ++i) {
-    const uint32_t k = lut_mix[lut_on[sum_on[i]] + lut_off[sum_off[i]]];
-    if (k > peak_value) {
-      peak_value = k;
-      peak = i;
-    }
-    if (out.u8)
-      out.u8[i] = static_cast<uint8_t>(k);
-    else
-      out.f32[i] = SaliencyToFloat(k);
-  }
+  // The map as uint8 (into the output, or scratch for a float output), then the first maximum:
+  // a vectorised max and a memchr, instead of a branch per pixel.
+  uint8_t *map = out.u8 ? out.u8 : Sized(s.map_u8, pixels);
+  for (int64_t i = 0; i < pixels; ++i) map[i] = lut_mix[lut_on[sum_on[i]] + lut_off[sum_off[i]]];
+  uint8_t peak_value = 0;
+  for (int64_t i = 0; i < pixels; ++i) peak_value = std::max(peak_value, map[i]);
+  const int64_t peak =
+      static_cast<const uint8_t *>(std::memchr(map, peak_value, static_cast<size_t>(pixels))) -
+      map;
+  if (out.f32)
+    for (int64_t i = 0; i < pixels; ++i) out.f32[i] = SaliencyToFloat(map[i]);
   return peak;
 }
 

@@ -13,6 +13,10 @@
 
 #include "saliency_math.h"
 
+// Hot loops get AVX-512 and AVX2 clones, picked at load time by the CPU (plain IEEE arithmetic
+// in every clone: no FMA contraction, see CMakeLists.txt).
+#define DSM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 namespace dsm {
 namespace {
 
@@ -36,7 +40,7 @@ T *Sized(std::vector<T> &v, size_t n) {
   return v.data();
 }
 
-void GrayCpu(const uint8_t *image, int64_t pixels, int channels, uint8_t *gray) {
+DSM_CPU_CLONES void GrayCpu(const uint8_t *image, int64_t pixels, int channels, uint8_t *gray) {
   if (channels == 1) {
     std::memcpy(gray, image, static_cast<size_t>(pixels));
     return;
@@ -48,7 +52,7 @@ void GrayCpu(const uint8_t *image, int64_t pixels, int channels, uint8_t *gray) 
 }
 
 /// One 3x3 Gaussian blur, BORDER_REFLECT_101, separable integer sums: exact.
-void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *hsum) {
+DSM_CPU_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *hsum) {
   for (int y = 0; y < height; ++y) {
     const uint8_t *s = src + static_cast<int64_t>(y) * width;
     uint16_t *h = hsum + static_cast<int64_t>(y) * width;
@@ -80,7 +84,7 @@ static_assert(kPad == ScaleRadius(5) + 1, "padding must cover the largest scale"
 /// index above W reads column W: so the unclipped corner indices x - n + 1 and x + n + 1 read
 /// exactly the values at the clipped corners, and one straight-line loop over contiguous memory
 /// covers the border and the interior alike. Only the area uses the clipped corners.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void ScaleRow(
+DSM_CPU_CLONES void ScaleRow(
     const float *__restrict top, const float *__restrict bottom, int n, int width, int dy,
     const float *__restrict centre, int32_t *__restrict acc_on, int32_t *__restrict acc_off) {
   const float *__restrict top_lo = top - n + 1;
@@ -101,6 +105,24 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void ScaleRow(
     acc_on[x] += static_cast<int32_t>(on > 0.0f ? on : 0.0f) & 0xFF;
     acc_off[x] += static_cast<int32_t>(off > 0.0f ? off : 0.0f) & 0xFF;
   }
+}
+
+/// The mixed map through the lookup tables, and its largest value.
+DSM_CPU_CLONES uint8_t MixedMapCpu(const uint16_t *__restrict sum_on,
+                                   const uint16_t *__restrict sum_off,
+                                   const uint8_t *__restrict lut_on,
+                                   const uint8_t *__restrict lut_off,
+                                   const uint8_t *__restrict lut_mix, int64_t pixels,
+                                   uint8_t *__restrict map) {
+  for (int64_t i = 0; i < pixels; ++i) map[i] = lut_mix[lut_on[sum_on[i]] + lut_off[sum_off[i]]];
+  uint8_t peak_value = 0;
+  for (int64_t i = 0; i < pixels; ++i) peak_value = std::max(peak_value, map[i]);
+  return peak_value;
+}
+
+DSM_CPU_CLONES void AddRows(const float *__restrict prev, const float *__restrict prefix,
+                            float *__restrict cur, int width) {
+  for (int x = 0; x < width; ++x) cur[x] = prev[x] + prefix[x];
 }
 
 }  // namespace
@@ -131,7 +153,7 @@ void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, in
       row_sum += g[x];
       prefix[x] = static_cast<float>(row_sum);
     }
-    for (int x = 0; x < width; ++x) cur[x + 1] = prev[x + 1] + prefix[x];
+    AddRows(prev + 1, prefix.data(), cur + 1, width);
   }
 }
 
@@ -199,9 +221,8 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
   // The map as uint8 (into the output, or scratch for a float output), then the first maximum:
   // a vectorised max and a memchr, instead of a branch per pixel.
   uint8_t *map = out.u8 ? out.u8 : Sized(s.map_u8, pixels);
-  for (int64_t i = 0; i < pixels; ++i) map[i] = lut_mix[lut_on[sum_on[i]] + lut_off[sum_off[i]]];
-  uint8_t peak_value = 0;
-  for (int64_t i = 0; i < pixels; ++i) peak_value = std::max(peak_value, map[i]);
+  const uint8_t peak_value =
+      MixedMapCpu(sum_on, sum_off, lut_on, lut_off, lut_mix, pixels, map);
   const int64_t peak =
       static_cast<const uint8_t *>(std::memchr(map, peak_value, static_cast<size_t>(pixels))) -
       map;

@@ -23,6 +23,7 @@ def saliency_mix(
     correct_lam: bool = True,
     seed: int | None = None,
     return_info: bool = False,
+    enabled: DataNode | None = None,
     device: str | None = None,
     **kwargs: Any,
 ) -> tuple[DataNode, ...]:
@@ -54,6 +55,8 @@ def saliency_mix(
             ``correct_lam``); otherwise the sampled lam.
         seed: seed of the three random operators (they get ``seed``, ``seed + 1``,
             ``seed + 2``); by default derived from the pipeline's seed.
+        enabled: optional per-sample int flags (0 or 1) multiplied into the coin flips, e.g. from
+            an external source that switches mixing off from a given epoch.
         return_info: also return the per-sample box (int32 ``[y1, x1, y2, x2]``, empty when not
             mixed), the target weight lam (float32) and the source index (int32).
         device: ``"cpu"`` or ``"gpu"``; by default where the images are.
@@ -73,6 +76,8 @@ def saliency_mix(
     apply = fn.random.coin_flip(
         probability=float(prob), **({} if seed is None else {"seed": seed + 2})
     )
+    if enabled is not None:
+        apply = apply * enabled
     outputs = fn.saliency_mix(
         images,
         labels,

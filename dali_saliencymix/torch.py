@@ -1,7 +1,7 @@
 """SaliencyMix for PyTorch without DALI: the same kernels on uint8 NHWC tensors, CPU or CUDA.
 
-CUDA tensors are processed on the current CUDA stream, with no host synchronisation (the random
-draws are made on the host with NumPy). Semantics and outputs equal ``fn.saliency_mix``.
+CUDA tensors are processed on the current CUDA stream (the random draws are made on the host with
+NumPy and copied with the launch). Semantics and outputs equal ``fn.saliency_mix``.
 """
 
 from __future__ import annotations
@@ -98,9 +98,12 @@ def saliency_mix(
     out_labels = torch.empty((n, num_classes), dtype=torch.float32, device=device)
     boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
     lams = torch.empty((n,), dtype=torch.float32, device=device)
-    source = np.ascontiguousarray(draws.source, dtype=np.int32)
-    lam = np.ascontiguousarray(draws.lam, dtype=np.float32)
-    apply = np.ascontiguousarray(draws.apply, dtype=np.uint8)
+    source = np.ascontiguousarray(draws.source, dtype=np.int32).reshape(-1)
+    lam = np.ascontiguousarray(draws.lam, dtype=np.float32).reshape(-1)
+    apply = np.ascontiguousarray(draws.apply, dtype=np.uint8).reshape(-1)
+    for name, values in (("source", source), ("lam", lam), ("apply", apply)):
+        if values.shape != (n,):
+            raise ValueError(f"saliency_mix: draws.{name}: expected {n} values, got {values.size}")
     common = (
         ctypes.c_int32(num_classes),
         ctypes.c_float(label_smoothing),
@@ -152,15 +155,34 @@ def saliency_mix(
         raise ValueError(f"saliency_mix: images must be on the CPU or a CUDA device, got {device}")
     if not return_info:
         return out_images, out_labels
-    sources = torch.from_numpy(source.copy()).to(device)
+    sources = torch.from_numpy(source.copy())
+    if device.type == "cuda":
+        sources = sources.pin_memory().to(device, non_blocking=True)
     return out_images, out_labels, boxes, lams, sources
 
 
 def _soft_labels_on(
     labels: torch.Tensor, n: int, num_classes: int, device: torch.device
 ) -> torch.Tensor:
-    """Float32 (N, C) labels on the device; class ids become exact one-hots there (no sync)."""
-    labels = labels.to(device)
+    """Float32 (N, C) labels on the device; class ids become exact one-hots there.
+
+    Host labels are range-checked on the host and copied without blocking; device class ids
+    cannot be checked without a synchronisation: an id outside [0, num_classes) then trips
+    ``one_hot``'s device-side assertion.
+    """
+    if labels.device.type == "cpu":
+        if not labels.dtype.is_floating_point:
+            ids = labels.reshape(-1)
+            bad = (ids < 0) | (ids >= num_classes)
+            if bool(bad.any()):
+                i = int(bad.nonzero()[0, 0])
+                raise ValueError(
+                    f"saliency_mix: labels: sample {i} has class {int(ids[i])}, "
+                    f"expected 0 <= label < num_classes = {num_classes}"
+                )
+        labels = labels.pin_memory().to(device, non_blocking=True)
+    else:
+        labels = labels.to(device)
     if labels.dtype.is_floating_point:
         if tuple(labels.shape) != (n, num_classes):
             raise ValueError(
@@ -173,6 +195,4 @@ def _soft_labels_on(
         raise ValueError(
             f"saliency_mix: labels: expected {n} class ids, got shape {tuple(labels.shape)}"
         )
-    # Range check without a host round trip would need a device assert; one_hot raises on
-    # out-of-range ids (it checks on the device and reports at the next synchronisation).
     return torch.nn.functional.one_hot(ids, num_classes).float().contiguous()

@@ -88,3 +88,14 @@ def test_cuda_equals_cpu(mode, rng) -> None:
     )
     for a, b in zip(cpu, gpu, strict=True):
         assert torch.equal(a, b.cpu())
+
+
+def test_draws_of_the_wrong_length_are_refused() -> None:
+    draws = MixDraws(np.array([1, 0], np.int32), np.ones(2, np.float32), np.ones(2, np.uint8))
+    with pytest.raises(ValueError, match="draws.source: expected 8 values, got 2"):
+        saliency_mix(
+            torch.zeros((8, 4, 4, 3), dtype=torch.uint8),
+            torch.zeros(8, dtype=torch.long),
+            num_classes=2,
+            draws=draws,
+        )

@@ -40,7 +40,7 @@ int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, in
  *  Labels: class ids label_ids[N] (int32), or soft vectors soft_labels[N*num_classes] (float32);
  *  exactly one is non-NULL. Outputs: mixed images (N*H*W*C), soft labels (N*num_classes
  *  float32), boxes (N*4 int32: y1, x1, y2, x2; may be NULL), target weights (N float32; may be
- *  NULL). */
+ *  NULL). Outputs must not overlap the inputs. */
 int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
                              int32_t width, int32_t channels, const int32_t *label_ids,
                              const float *soft_labels, int32_t num_classes,
@@ -53,7 +53,8 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
  *  device soft vectors soft_labels[N*num_classes] (float32; one-hot for class ids); the draws
  *  source, lam and apply are host arrays of N. Outputs are device buffers: mixed images, soft
  *  labels (N*num_classes), and optionally boxes (N*4 int32) and target weights (N float32).
- *  Scratch is allocated stream-ordered; the call does not wait for the GPU. */
+ *  Outputs must not overlap the inputs. Scratch is allocated stream-ordered; the descriptor
+ *  upload comes from pageable memory, which the driver may stage synchronously. */
 int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
                               int32_t width, int32_t channels, const float *soft_labels,
                               int32_t num_classes, float label_smoothing, const int32_t *source,

@@ -273,6 +273,41 @@ def check_mix(rng: np.random.Generator, batch: list[np.ndarray]) -> tuple[int, i
                 if not same:
                     bad += 1
                     print(f"MISMATCH mix: {images.shape} mode={mode} soft={soft}")
+    # Fixed draws: self-pairs, one shared source, nothing applied, lam at 0 and 1.
+    from dali_saliencymix.torch import MixDraws
+
+    images = np.stack(batch[:12])
+    n = len(images)
+    fixed = [
+        MixDraws(np.arange(n, dtype=np.int32), np.full(n, 0.3, np.float32), np.ones(n, np.uint8)),
+        MixDraws(
+            np.zeros(n, np.int32), np.linspace(0, 1, n).astype(np.float32), np.ones(n, np.uint8)
+        ),
+        MixDraws(
+            np.roll(np.arange(n, dtype=np.int32), 1),
+            np.full(n, 0.5, np.float32),
+            np.zeros(n, np.uint8),
+        ),
+    ]
+    labels = torch.from_numpy(rng.integers(0, 10, n))
+    for draws in fixed:
+        for mode in ("elem", "batch"):
+            for correct, smoothing in ((True, 0.0), (False, 0.2)):
+                kwargs = {
+                    "num_classes": 10,
+                    "mode": mode,
+                    "label_smoothing": smoothing,
+                    "correct_lam": correct,
+                    "draws": draws,
+                    "return_info": True,
+                }
+                cpu = saliency_mix(torch.from_numpy(images), labels, **kwargs)
+                gpu = saliency_mix(torch.from_numpy(images).cuda(), labels.cuda(), **kwargs)
+                torch.cuda.synchronize()
+                compared += 1
+                if not all(torch.equal(a, b.cpu()) for a, b in zip(cpu, gpu, strict=True)):
+                    bad += 1
+                    print(f"MISMATCH mix fixed draws: mode={mode} correct_lam={correct}")
     return compared, bad
 
 

@@ -1,8 +1,9 @@
-"""The demo: the shipped photos through a DALI pipeline with the saliency operator."""
+"""The demo, the preview and the benchmark behind the ``dali-saliencymix`` command."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,49 +11,13 @@ import numpy as np
 from nvidia.dali import fn, pipeline_def, types
 from nvidia.dali.pipeline import Pipeline
 
-from dali_saliencymix.preview import saliency_sheet
-from dali_saliencymix.saliency import fine_grained_saliency
+from dali_saliencymix.dataset import scan_image_folder
+from dali_saliencymix.kernels import saliency_map
+from dali_saliencymix.mix import saliency_mix
+from dali_saliencymix.pipeline import READER, MixConfig, train_pipeline
+from dali_saliencymix.preview import mix_sheet
 
 PHOTO_DIR = Path(__file__).resolve().parent / "data" / "photos"
-
-
-@dataclass
-class DemoResult:
-    """What the demo produced: the picture, the batches run and the measured throughput."""
-
-    picture: Path
-    images: int
-    seconds: float
-    device: str
-
-    @property
-    def images_per_second(self) -> float:
-        """Images per second of the timed batches."""
-        return self.images / self.seconds
-
-
-def photo_count(root: Path = PHOTO_DIR) -> int:
-    """Number of shipped photos."""
-    return len(list(root.glob("*/*.jpg")))
-
-
-def saliency_pipeline(
-    root: Path, batch_size: int, device_id: int | None, size: int, num_threads: int = 2
-) -> Pipeline:
-    """Reader -> decode -> resize (shorter side `size`) -> saliency map and peak, per image."""
-    gpu = device_id is not None
-
-    @pipeline_def(
-        batch_size=batch_size, num_threads=num_threads, device_id=device_id, prefetch_queue_depth=1
-    )
-    def pipe():  # noqa: ANN202
-        jpegs, _ = fn.readers.file(file_root=str(root), name="Reader")
-        images = fn.decoders.image(jpegs, device="mixed" if gpu else "cpu", output_type=types.RGB)
-        images = fn.resize(images, resize_shorter=size)
-        maps, peaks = fine_grained_saliency(images, output_peak=True)
-        return images, maps, peaks
-
-    return pipe()
 
 
 def to_numpy(batch: object) -> list[np.ndarray]:
@@ -62,19 +27,111 @@ def to_numpy(batch: object) -> list[np.ndarray]:
     return [np.array(batch[i]) for i in range(len(batch))]
 
 
-def run_demo(
-    out: Path, device_id: int | None = None, size: int = 224, timed_batches: int = 10
-) -> DemoResult:
-    """Run the demo: write the saliency sheet of the shipped photos and time the pipeline."""
-    n = photo_count()
-    pipe = saliency_pipeline(PHOTO_DIR, n, device_id, size)
-    pipe.build()
-    images, maps, peaks = pipe.run()
-    picture = saliency_sheet(
-        to_numpy(images), to_numpy(maps), [tuple(int(v) for v in p) for p in to_numpy(peaks)], out
+def preview_pipeline(
+    root: Path, batch_size: int, device_id: int | None, size: int, mix: MixConfig, seed: int
+) -> Pipeline:
+    """Reader -> decode with random crop -> resize -> SaliencyMix with its box, lam and source."""
+    gpu = device_id is not None
+
+    @pipeline_def(batch_size=batch_size, num_threads=2, device_id=device_id, seed=seed)
+    def pipe():  # noqa: ANN202
+        jpegs, labels = fn.readers.file(
+            file_root=str(root), random_shuffle=True, name=READER, seed=seed
+        )
+        images = fn.decoders.image_random_crop(
+            jpegs, device="mixed" if gpu else "cpu", output_type=types.RGB, random_area=[0.35, 1.0]
+        )
+        images = fn.resize(images, resize_x=size, resize_y=size)
+        mixed, _, boxes, lams, sources = saliency_mix(
+            images,
+            labels,
+            num_classes=mix.num_classes,
+            alpha=mix.alpha,
+            prob=mix.prob,
+            mode=mix.mode,
+            return_info=True,
+        )
+        return images, labels, mixed, boxes, lams, sources
+
+    p = pipe()
+    p.build()
+    return p
+
+
+def write_preview(
+    root: Path,
+    out: Path,
+    *,
+    batch_size: int = 8,
+    device_id: int | None = None,
+    size: int = 224,
+    mix: MixConfig | None = None,
+    seed: int = 1,
+) -> Path:
+    """A grid of mixed images (box outlined), their sources, the sources' saliency heat maps."""
+    folder = scan_image_folder(root, mix.num_classes if mix else None)
+    mix = mix or MixConfig(num_classes=folder.num_classes)
+    p = preview_pipeline(root, batch_size, device_id, size, mix, seed)
+    images, labels, mixed, boxes, lams, sources = (to_numpy(o) for o in p.run())
+    maps = [saliency_map(im)[0] for im in images]
+    return mix_sheet(
+        images,
+        mixed,
+        boxes,
+        [float(v) for v in lams],
+        [int(v) for v in sources],
+        [int(np.asarray(v).reshape(-1)[0]) for v in labels],
+        maps,
+        folder.classes,
+        out,
     )
-    start = time.perf_counter()
-    for _ in range(timed_batches):
-        pipe.run()
-    seconds = time.perf_counter() - start
-    return DemoResult(picture, n * timed_batches, seconds, "cpu" if device_id is None else "gpu")
+
+
+@dataclass
+class BenchRow:
+    """Throughput of one pipeline variant."""
+
+    name: str
+    images_per_second: float
+
+
+def bench_pipelines(
+    root: Path,
+    *,
+    device_id: int | None,
+    batch_size: int,
+    batches: int,
+    size: int = 224,
+    num_threads: int = 2,
+    mix: MixConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[BenchRow]:
+    """Images per second of the training pipeline without and with SaliencyMix (same run)."""
+    folder = scan_image_folder(root)
+    mix = mix or MixConfig(num_classes=folder.num_classes)
+    variants = [
+        ("no mixing", MixConfig(num_classes=mix.num_classes, enabled=False)),
+        (f"SaliencyMix ({mix.mode})", mix),
+    ]
+    rows = []
+    for name, config in variants:
+        p = train_pipeline(
+            root,
+            batch_size=batch_size,
+            num_threads=num_threads,
+            device_id=device_id,
+            crop=size,
+            mix=config,
+        )
+        for _ in range(2):
+            p.run()
+        start = time.perf_counter()
+        for _ in range(batches):
+            outputs = p.run()
+            if progress:
+                progress(1)
+        if device_id is not None:
+            outputs[0].as_cpu()  # wait for the GPU work of the last batch
+        rows.append(BenchRow(name, batches * batch_size / (time.perf_counter() - start)))
+        del p
+    return rows

@@ -77,3 +77,63 @@ def saliency_sheet(
     out.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(out)
     return out
+
+
+def outline_box(
+    image: np.ndarray, box: Sequence[int], colour: tuple[int, int, int] = (0, 255, 0)
+) -> Image.Image:
+    """The image with the (y1, x1, y2, x2) box outlined (nothing when the box is empty)."""
+    picture = Image.fromarray(as_rgb(image))
+    y1, x1, y2, x2 = (int(v) for v in box)
+    if y2 > y1 and x2 > x1:
+        ImageDraw.Draw(picture).rectangle([x1, y1, x2 - 1, y2 - 1], outline=colour, width=2)
+    return picture
+
+
+def caption(picture: Image.Image, text: str) -> Image.Image:
+    """The picture with a line of text on a dark band at its bottom."""
+    picture = picture.copy()
+    draw = ImageDraw.Draw(picture)
+    band = 14
+    draw.rectangle([0, picture.height - band, picture.width, picture.height], fill=(0, 0, 0))
+    draw.text((3, picture.height - band + 1), text, fill=(255, 255, 255))
+    return picture
+
+
+def mix_sheet(
+    originals: Sequence[np.ndarray],
+    mixed: Sequence[np.ndarray],
+    boxes: Sequence[Sequence[int]],
+    lams: Sequence[float],
+    sources: Sequence[int],
+    labels: Sequence[int],
+    source_maps: Sequence[np.ndarray],
+    class_names: Sequence[str],
+    out: Path,
+) -> Path:
+    """Write a PNG: per sample, the mixed image with its box, the source, its saliency heat map.
+
+    The captions give the two label weights (target and source class).
+    """
+    rows = []
+    for i, image in enumerate(mixed):
+        j = int(sources[i])
+        lam = float(lams[i])
+        target, source = class_names[int(labels[i])], class_names[int(labels[j])]
+        text = f"{lam:.2f} {target} + {1 - lam:.2f} {source}" if lam < 1 else f"1.00 {target}"
+        heat = mark_peak(heat_map(source_maps[j]), _peak(source_maps[j]), (0, 255, 255))
+        rows.append(
+            [
+                caption(outline_box(image, boxes[i]), text),
+                caption(Image.fromarray(as_rgb(originals[j])), f"source #{j}"),
+                caption(heat, "source saliency"),
+            ]
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid(rows).save(out)
+    return out
+
+
+def _peak(saliency: np.ndarray) -> tuple[int, int]:
+    y, x = np.unravel_index(int(np.argmax(saliency)), saliency.shape)
+    return int(y), int(x)

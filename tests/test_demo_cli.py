@@ -1,29 +1,131 @@
-"""The demo command: a saliency sheet of the shipped photos and a throughput line."""
+"""The command line: demo, preview, bench, and clear errors for bad data."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
+from conftest import PHOTO_DIR
 from PIL import Image
 
 from dali_saliencymix import cli
-from dali_saliencymix.demo import photo_count
-from dali_saliencymix.preview import heat_map, mark_peak
+from dali_saliencymix.dataset import DatasetError, scan_image_folder
+from dali_saliencymix.preview import heat_map, mark_peak, outline_box
 
 
-def test_demo_writes_sheet_and_reports_throughput(tmp_path: Path, capsys) -> None:
+def test_demo_writes_preview_and_reports_throughput(tmp_path: Path, capsys) -> None:
     out = tmp_path / "demo.png"
     assert cli.main(["demo", "--device", "cpu", "--out", str(out), "--batches", "2"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "images/s" in text and "without mixing" in text and out.name in text
+    n = scan_image_folder(PHOTO_DIR).num_files
+    # Three columns (mixed + box, source, source saliency), one row per photo, 228 px cells.
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape[:2] == (n * 228 + 4, 3 * 228 + 4)
+    assert sheet[4:228, 4:228].std() > 10  # a photo, not a blank cell
+
+
+def make_dataset(root: Path, classes: int = 3, per_class: int = 3) -> Path:
+    photos = sorted(PHOTO_DIR.glob("*/*.jpg"))
+    for c in range(classes):
+        (root / f"class{c}").mkdir(parents=True)
+        for k in range(per_class):
+            shutil.copy(photos[(c * per_class + k) % len(photos)], root / f"class{c}" / f"{k}.jpg")
+    return root
+
+
+def test_preview_grid(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data")
+    out = tmp_path / "preview.png"
+    assert (
+        cli.main(
+            [
+                "preview",
+                str(data),
+                "--out",
+                str(out),
+                "--batch-size",
+                "4",
+                "--device",
+                "cpu",
+                "--size",
+                "96",
+            ]
+        )
+        == 0
+    )
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape[:2] == (4 * 228 + 4, 3 * 228 + 4)
+
+
+def test_bench_prints_both_pipelines(tmp_path: Path, capsys) -> None:
+    data = make_dataset(tmp_path / "data")
+    assert (
+        cli.main(
+            [
+                "bench",
+                str(data),
+                "--device",
+                "cpu",
+                "--batch-size",
+                "4",
+                "--batches",
+                "2",
+                "--size",
+                "64",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
-    assert "images/s" in text and str(out.name) in text
-    sheet = Image.open(out)
-    n = photo_count()
-    assert n >= 5
-    # Three columns (image, heat map, marked peak), one row per photo, 224 px cells, 4 px gaps.
-    assert sheet.size == (3 * 228 + 4, n * 228 + 4)
-    pixels = np.asarray(sheet)
-    assert pixels[4:228, 4:228].std() > 10  # a photo, not a blank cell
+    assert "no mixing" in text and "SaliencyMix (elem)" in text and "images/s" in text
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda root: None, "does not exist"),
+        (lambda root: root.mkdir(), "no class sub-folders (it is empty)"),
+        (
+            lambda root: (root.mkdir(), (root / "a.jpg").write_bytes(b"x")),
+            "no class sub-folders (it holds 1 loose files)",
+        ),
+        (lambda root: (root / "cat").mkdir(parents=True), "hold no files"),
+        (
+            lambda root: (
+                (root / "cat").mkdir(parents=True),
+                (root / "cat" / "notes.txt").write_text("hi"),
+            ),
+            "not images (by name)",
+        ),
+        (
+            lambda root: (
+                (root / "cat").mkdir(parents=True),
+                (root / "cat" / "broken.jpg").write_text("not a jpeg"),
+            ),
+            "unreadable or not images (by content)",
+        ),
+    ],
+    ids=["missing", "empty", "loose-files", "empty-classes", "text-file", "broken-jpeg"],
+)
+def test_bad_data_is_a_clear_error(tmp_path: Path, setup, message, capsys) -> None:
+    root = tmp_path / "data"
+    setup(root)
+    with pytest.raises(DatasetError) as err:
+        scan_image_folder(root)
+    assert message in str(err.value)
+    assert (
+        cli.main(["preview", str(root), "--out", str(tmp_path / "x.png"), "--device", "cpu"]) == 1
+    )
+    assert message in " ".join(capsys.readouterr().out.split())
+
+
+def test_too_few_classes_is_a_clear_error(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", classes=3)
+    with pytest.raises(DatasetError, match="has 3 class folders but num_classes is 2"):
+        scan_image_folder(data, num_classes=2)
 
 
 def test_heat_map_end_points_and_monotone_brightness() -> None:
@@ -35,20 +137,19 @@ def test_heat_map_end_points_and_monotone_brightness() -> None:
     np.testing.assert_array_equal(heat_map(ramp.astype(np.float32) / 255), heat_map(ramp))
 
 
-def test_mark_peak_draws_on_the_peak() -> None:
+def test_mark_peak_and_outline_box_draw_where_asked() -> None:
     image = np.zeros((100, 120, 3), np.uint8)
     marked = np.asarray(mark_peak(image, (40, 70)))
     assert tuple(marked[40, 70]) == (0, 255, 0)
-    assert not marked[:, :30].any()  # far from the peak stays untouched
+    assert not marked[:, :30].any()
+    boxed = np.asarray(outline_box(image, (10, 20, 50, 60)))
+    assert tuple(boxed[10, 30]) == (0, 255, 0) and not boxed[30, 40].any()
+    assert not np.asarray(outline_box(image, (0, 0, 0, 0))).any()
 
 
 def test_gpu_request_without_gpu_is_a_clear_error(monkeypatch) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    try:
+    with pytest.raises(SystemExit, match="no CUDA GPU is available"):
         cli.main(["demo", "--device", "gpu"])
-    except SystemExit as exit_:
-        assert "no CUDA GPU is available" in str(exit_)
-    else:
-        raise AssertionError("expected SystemExit")

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""ImageNet training with DALI and SaliencyMix, ready for torchrun (DDP, one pipeline per rank).
+
+    torchrun --nproc_per_node=8 pipelines/train_imagenet.py /data/imagenet/train \\
+        --val-dir /data/imagenet/val --epochs 90 --batch-size 256 --lr 0.1 --amp
+
+    python pipelines/train_imagenet.py DATA_DIR --epochs 2 --batch-size 8 --arch tiny --cpu
+
+Each rank reads its own shard (shard_id = rank) with its own seed (seed + rank); the last
+batch of each shard is kept partial (DALI's PARTIAL policy), so over one epoch the ranks together
+read every file exactly once. Checkpoints (``--save``) hold the model, optimiser, schedule,
+options and every rank's DALI pipeline checkpoint; ``--resume`` continues from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from dali_saliencymix.dataset import scan_image_folder
+from dali_saliencymix.iterator import SaliencyMixIterator
+from dali_saliencymix.pipeline import MixConfig, train_pipeline, val_pipeline
+
+
+class TinyNet(nn.Module):
+    """A small convolutional classifier for smoke runs and tests."""
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+            )
+
+        self.features = nn.Sequential(block(3, 16), block(16, 32), block(32, 64), block(64, 64))
+        self.head = nn.Linear(64, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
+def build_model(arch: str, num_classes: int) -> nn.Module:
+    """`tiny`, or a torchvision model by name (resnet50 by default)."""
+    if arch == "tiny":
+        return TinyNet(num_classes)
+    try:
+        import torchvision
+    except ImportError as err:
+        raise SystemExit(
+            f"--arch {arch} needs torchvision (pip install torchvision); --arch tiny needs nothing"
+        ) from err
+    return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
+
+
+def soft_target_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy with soft targets (probabilities per class)."""
+    return F.cross_entropy(logits, targets)
+
+
+def lr_at(step: int, total: int, warmup: int, base_lr: float) -> float:
+    """Linear warm-up then cosine decay to 0."""
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * base_lr * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data_dir", help="training folder of class sub-folders")
+    p.add_argument("--val-dir", default=None, help="validation folder of class sub-folders")
+    p.add_argument("--arch", default="resnet50", help="'tiny' or a torchvision model name")
+    p.add_argument("--epochs", type=int, default=90)
+    p.add_argument("--batch-size", type=int, default=256, help="per rank")
+    p.add_argument("--lr", type=float, default=None, help="default: 0.1 x batch x world / 256")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup-epochs", type=float, default=5.0)
+    p.add_argument("--workers", type=int, default=4, help="DALI CPU threads per rank")
+    p.add_argument("--crop", type=int, default=224)
+    p.add_argument(
+        "--num-classes", type=int, default=None, help="default: the number of class folders"
+    )
+    p.add_argument("--seed", type=int, default=0, help="rank r uses seed + r")
+    p.add_argument("--cpu", action="store_true", help="CPU only (DALI on the CPU, gloo)")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
+    p.add_argument("--no-channels-last", action="store_true")
+    # SaliencyMix options, timm's names.
+    p.add_argument("--mix-alpha", type=float, default=1.0)
+    p.add_argument("--mix-prob", type=float, default=1.0)
+    p.add_argument("--mix-mode", choices=["elem", "batch"], default="elem")
+    p.add_argument("--smoothing", type=float, default=0.0)
+    p.add_argument("--no-correct-lam", action="store_true")
+    p.add_argument("--no-mix", action="store_true")
+    p.add_argument(
+        "--mix-off-epoch",
+        type=int,
+        default=None,
+        help="no mixing from this epoch on (timm's --mixup-off-epoch)",
+    )
+    p.add_argument(
+        "--save",
+        default=None,
+        help="checkpoint file written after every epoch ('{epoch}' in the name "
+        "keeps one file per epoch)",
+    )
+    p.add_argument("--resume", default=None, help="checkpoint file to continue from")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def setup_distributed(cpu: bool) -> tuple[int, int, int]:
+    """(rank, world size, local rank); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo" if cpu else "nccl")
+    return rank, world, local
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Train; returns a summary (per-epoch mean loss, images/s) for tests and scripts."""
+    args = parse_args(argv)
+    rank, world, local = setup_distributed(args.cpu)
+    if not args.cpu and not torch.cuda.is_available():
+        raise SystemExit("no CUDA GPU visible: use --cpu for a CPU run")
+    device = torch.device("cpu" if args.cpu else f"cuda:{local}")
+    if not args.cpu:
+        torch.cuda.set_device(device)
+    torch.manual_seed(args.seed + rank)
+
+    folder = scan_image_folder(args.data_dir, args.num_classes)
+    num_classes = args.num_classes or folder.num_classes
+    state = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
+    mix = MixConfig(
+        num_classes=num_classes,
+        alpha=args.mix_alpha,
+        prob=args.mix_prob,
+        mode=args.mix_mode,
+        label_smoothing=args.smoothing,
+        correct_lam=not args.no_correct_lam,
+        enabled=not args.no_mix,
+        mix_off_epoch=args.mix_off_epoch,
+    )
+    pipe = train_pipeline(
+        args.data_dir,
+        batch_size=args.batch_size,
+        num_threads=args.workers,
+        device_id=None if args.cpu else local,
+        shard_id=rank,
+        num_shards=world,
+        seed=args.seed + rank,
+        crop=args.crop,
+        mix=mix,
+        channels_last=False,
+        enable_checkpointing=True,
+        checkpoint=state["dali_checkpoints"][rank] if state else None,
+    )
+    loader = SaliencyMixIterator(pipe)
+    val_loader = None
+    if args.val_dir:
+        scan_image_folder(args.val_dir, num_classes)
+        val_loader = SaliencyMixIterator(
+            val_pipeline(
+                args.val_dir,
+                batch_size=args.batch_size,
+                num_threads=args.workers,
+                device_id=None if args.cpu else local,
+                shard_id=rank,
+                num_shards=world,
+                crop=args.crop,
+            )
+        )
+
+    model = build_model(args.arch, num_classes).to(device)
+    channels_last = not args.cpu and not args.no_channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(model, device_ids=None if args.cpu else [local])
+    lr = args.lr if args.lr is not None else 0.1 * args.batch_size * world / 256
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay
+    )
+    start_epoch = 0
+    if state:
+        (model.module if world > 1 else model).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch = state["epoch"]
+        loader.epoch = start_epoch
+    steps_per_epoch = len(loader)
+    total_steps = args.epochs * steps_per_epoch
+    warmup_steps = int(args.warmup_epochs * steps_per_epoch)
+    show = rank == 0 and not args.quiet
+    history: dict = {"loss": [], "images_per_second": [], "val_top1": []}
+
+    for epoch in range(start_epoch, args.epochs):
+        model.train()
+        total_loss, seen, start = 0.0, 0, time.perf_counter()
+        bar = _progress(steps_per_epoch, f"epoch {epoch}", show)
+        for step, (images, targets) in enumerate(loader):
+            global_step = epoch * steps_per_epoch + step
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(global_step, total_steps, warmup_steps, lr)
+            images = images.to(device, non_blocking=True)
+            targets = targets.to(device, non_blocking=True)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+                loss = soft_target_loss(model(images), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(images)
+            seen += len(images)
+            if bar is not None:
+                bar.set_postfix(
+                    loss=f"{loss.item():.3f}",
+                    lr=f"{optimizer.param_groups[0]['lr']:.4f}",
+                    img_s=f"{seen * world / (time.perf_counter() - start):.0f}",
+                )
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        loader.epoch = epoch + 1
+        history["loss"].append(total_loss / max(seen, 1))
+        history["images_per_second"].append(seen * world / (time.perf_counter() - start))
+        if val_loader is not None:
+            history["val_top1"].append(evaluate(model, val_loader, device, channels_last))
+        if show:
+            val = f", val top-1 {history['val_top1'][-1]:.3f}" if val_loader else ""
+            print(
+                f"epoch {epoch}: loss {history['loss'][-1]:.4f}, "
+                f"{history['images_per_second'][-1]:.0f} images/s{val}",
+                flush=True,
+            )
+        if args.save:
+            save_checkpoint(args, model, optimizer, loader, epoch + 1, world, rank)
+    if world > 1:
+        dist.barrier()
+    return history
+
+
+def _progress(total: int, desc: str, show: bool):  # noqa: ANN202
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", dynamic_ncols=True)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, loader: SaliencyMixIterator, device: torch.device, channels_last: bool
+) -> float:
+    """Top-1 accuracy over the validation shard of this rank."""
+    model.eval()
+    correct = total = 0
+    for images, labels in loader:
+        images = images.to(device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        correct += int((model(images).argmax(1) == labels.to(device).long()).sum())
+        total += len(labels)
+    return correct / max(total, 1)
+
+
+def save_checkpoint(
+    args: argparse.Namespace,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader: SaliencyMixIterator,
+    epoch: int,
+    world: int,
+    rank: int,
+) -> None:
+    """Model, optimiser, epoch, options and every rank's DALI checkpoint, written by rank 0."""
+    dali_checkpoint = loader.checkpoints()[0]
+    checkpoints = [None] * world
+    if world > 1:
+        dist.all_gather_object(checkpoints, dali_checkpoint)
+    else:
+        checkpoints = [dali_checkpoint]
+    if rank == 0:
+        state = {
+            "model": (model.module if world > 1 else model).state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "args": vars(args),
+            "dali_checkpoints": checkpoints,
+        }
+        torch.save(state, args.save.replace("{epoch}", str(epoch)))
+
+
+if __name__ == "__main__":
+    main()

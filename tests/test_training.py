@@ -1,0 +1,199 @@
+"""Training on the CPU: sharding across two gloo ranks, loss going down, one-hot at prob=0,
+mix-off epoch, and resuming with the DALI checkpoint."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from conftest import PHOTO_DIR
+from PIL import Image
+
+from dali_saliencymix.iterator import SaliencyMixIterator
+from dali_saliencymix.pipeline import MixConfig, train_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_trainer():
+    spec = importlib.util.spec_from_file_location(
+        "train_imagenet", ROOT / "pipelines" / "train_imagenet.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def one_file_per_class(root: Path, n: int) -> Path:
+    """n photo files, each in its own class folder: the label of a sample names its file."""
+    photos = sorted(PHOTO_DIR.glob("*/*.jpg"))
+    for i in range(n):
+        (root / f"c{i:02d}").mkdir(parents=True)
+        shutil.copy(photos[i % len(photos)], root / f"c{i:02d}" / "img.jpg")
+    return root
+
+
+def _rank_main(rank: int, world: int, data: str, init: str, out: str) -> None:
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    n = len(list(Path(data).iterdir()))
+    # prob=0: targets are one-hot, so they name the files read. prob=1: the pairs show the
+    # permutation drawn by this rank.
+    seen = []
+    pipe = train_pipeline(
+        data,
+        batch_size=4,
+        num_threads=1,
+        device_id=None,
+        shard_id=rank,
+        num_shards=world,
+        seed=100 + rank,
+        crop=32,
+        mix=MixConfig(num_classes=n, prob=0.0),
+    )
+    for _, targets in SaliencyMixIterator(pipe):
+        seen += targets.argmax(1).tolist()
+    perms = []
+    pipe = train_pipeline(
+        data,
+        batch_size=4,
+        num_threads=1,
+        device_id=None,
+        shard_id=0,
+        num_shards=1,
+        seed=100 + rank,
+        crop=32,
+        mix=MixConfig(num_classes=n, prob=1.0, alpha=1.0),
+    )
+    for _, targets in SaliencyMixIterator(pipe):
+        perms.append([sorted(np.flatnonzero(t.numpy()).tolist()) for t in targets])
+    gathered = [None] * world
+    dist.all_gather_object(gathered, {"seen": seen, "pairs": perms})
+    if rank == 0:
+        torch.save(gathered, out)
+    dist.destroy_process_group()
+
+
+def test_two_gloo_ranks_read_every_file_once_and_draw_different_pairs(tmp_path: Path) -> None:
+    """Last-batch rule: each rank's last batch is PARTIAL (trimmed to its real samples)."""
+    n = 11  # shards of 5 and 6 files; batches of 4: 4+1 and 4+2
+    data = one_file_per_class(tmp_path / "data", n)
+    out = tmp_path / "gathered.pt"
+    mp.spawn(
+        _rank_main,
+        args=(2, str(data), f"file://{tmp_path / 'init'}", str(out)),
+        nprocs=2,
+        join=True,
+    )
+    gathered = torch.load(out, weights_only=False)
+    seen = gathered[0]["seen"] + gathered[1]["seen"]
+    assert sorted(seen) == list(range(n))  # every file exactly once between the two ranks
+    assert set(gathered[0]["seen"]).isdisjoint(gathered[1]["seen"])
+    assert gathered[0]["pairs"] != gathered[1]["pairs"]  # different seeds, different pairings
+
+
+def contrast_dataset(root: Path, per_class: int = 12) -> Path:
+    """Two easily told classes: dark and bright noisy images."""
+    rng = np.random.default_rng(0)
+    for c, base in enumerate((40, 200)):
+        (root / f"class{c}").mkdir(parents=True)
+        for k in range(per_class):
+            pixels = np.clip(base + rng.normal(0, 25, (48, 48, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / f"class{c}" / f"{k}.jpg", quality=90)
+    return root
+
+
+def test_short_training_run_reduces_the_loss(tmp_path: Path) -> None:
+    data = contrast_dataset(tmp_path / "data")
+    history = load_trainer().main(
+        [
+            str(data),
+            "--epochs",
+            "8",
+            "--batch-size",
+            "8",
+            "--arch",
+            "tiny",
+            "--cpu",
+            "--crop",
+            "32",
+            "--lr",
+            "0.05",
+            "--warmup-epochs",
+            "1",
+            "--workers",
+            "1",
+            "--mix-prob",
+            "0.5",
+            "--quiet",
+        ]
+    )
+    losses = history["loss"]
+    assert len(losses) == 8
+    assert losses[-1] < 0.75 * losses[0], losses
+
+
+def test_prob_zero_targets_are_one_hot_and_mix_off_epoch(tmp_path: Path) -> None:
+    data = contrast_dataset(tmp_path / "data", per_class=4)
+    pipe = train_pipeline(
+        data,
+        batch_size=4,
+        num_threads=1,
+        device_id=None,
+        crop=32,
+        mix=MixConfig(num_classes=2, prob=0.0),
+    )
+    for images, targets in SaliencyMixIterator(pipe):
+        assert images.shape == (len(targets), 3, 32, 32) and images.dtype == torch.float32
+        assert set(targets.unique().tolist()) <= {0.0, 1.0}
+        torch.testing.assert_close(targets.sum(1), torch.ones(len(targets)))
+    pipe = train_pipeline(
+        data,
+        batch_size=4,
+        num_threads=1,
+        device_id=None,
+        crop=32,
+        mix=MixConfig(num_classes=2, prob=1.0, mix_off_epoch=1),
+    )
+    loader = SaliencyMixIterator(pipe)
+    mixed_per_epoch = []
+    for _ in range(3):
+        mixed = 0
+        for _, targets in loader:
+            mixed += int((targets.max(1).values < 1).sum())
+        mixed_per_epoch.append(mixed)
+        loader.epoch += 0
+    assert mixed_per_epoch[0] > 0 and mixed_per_epoch[1:] == [0, 0]
+
+
+def test_resume_gives_the_same_epoch_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    data = contrast_dataset(tmp_path / "data", per_class=6)
+    trainer = load_trainer()
+    common = [
+        str(data),
+        "--batch-size",
+        "4",
+        "--arch",
+        "tiny",
+        "--cpu",
+        "--crop",
+        "32",
+        "--workers",
+        "1",
+        "--quiet",
+        "--lr",
+        "0.02",
+        "--warmup-epochs",
+        "0",
+    ]
+    full = trainer.main([*common, "--epochs", "3", "--save", str(tmp_path / "ckpt_{epoch}.pt")])
+    state = torch.load(tmp_path / "ckpt_2.pt", weights_only=False)
+    assert state["epoch"] == 2 and len(state["dali_checkpoints"]) == 1
+    assert state["args"]["mix_alpha"] == 1.0
+    resumed = trainer.main([*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt_2.pt")])
+    assert resumed["loss"] == pytest.approx([full["loss"][2]], rel=1e-5)

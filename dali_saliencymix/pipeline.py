@@ -88,8 +88,9 @@ def _reader(
     shuffle: bool,
     seed: int | None,
 ) -> tuple:
-    if (data_dir is None) == (file_list is None):
-        raise ValueError("give exactly one of data_dir (class sub-folders) and file_list")
+    if data_dir is None and file_list is None:
+        raise ValueError("give data_dir (a folder of class sub-folders) or file_list (lines of "
+                         "'path label', paths relative to data_dir when given)")
     kwargs = {
         "shard_id": shard_id,
         "num_shards": num_shards,

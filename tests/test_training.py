@@ -197,3 +197,39 @@ def test_resume_gives_the_same_epoch_as_an_uninterrupted_run(tmp_path: Path) -> 
     assert state["args"]["mix_alpha"] == 1.0
     resumed = trainer.main([*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt_2.pt")])
     assert resumed["loss"] == pytest.approx([full["loss"][2]], rel=1e-5)
+
+
+def test_the_documented_smoke_command_runs_on_the_shipped_photos() -> None:
+    history = load_trainer().main(
+        [str(PHOTO_DIR), "--epochs", "2", "--batch-size", "8", "--arch", "tiny", "--cpu", "--quiet"]
+    )
+    assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
+
+
+def test_file_list_reader_and_validation_pipeline(tmp_path: Path) -> None:
+    from dali_saliencymix.pipeline import val_pipeline
+
+    data = contrast_dataset(tmp_path / "data", per_class=3)
+    lines = [f"class{c}/{k}.jpg {c}" for c in range(2) for k in range(3)]
+    (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
+    pipe = train_pipeline(
+        data,
+        file_list=tmp_path / "list.txt",
+        batch_size=3,
+        num_threads=1,
+        device_id=None,
+        crop=32,
+        channels_last=True,
+        mix=MixConfig(num_classes=2, prob=0.0),
+    )
+    batches = list(SaliencyMixIterator(pipe))
+    assert [b[0].shape for b in batches] == [(3, 32, 32, 3)] * 2  # channels-last HWC
+    assert sorted(int(t.argmax()) for _, targets in batches for t in targets) == [0, 0, 0, 1, 1, 1]
+    val = SaliencyMixIterator(
+        val_pipeline(data, batch_size=4, num_threads=1, device_id=None, crop=32, resize=40)
+    )
+    assert len(val) == 2
+    images, labels = next(iter(val))
+    assert images.shape == (4, 3, 32, 32) and labels.dtype in (torch.int32, torch.int64)
+    with pytest.raises(ValueError, match="give data_dir"):
+        train_pipeline(None, batch_size=2, device_id=None)

@@ -18,7 +18,8 @@ class SaliencyMixIterator:
     Built on DALI's ``DALIGenericIterator``: ``len()`` is the number of batches per epoch (sized
     from the reader, per shard), DALI's last-batch policies apply (``PARTIAL`` by default: each
     shard's last batch is trimmed to its real samples, so over one epoch the shards together
-    read every file exactly once), and the iterator resets itself after each epoch. The soft
+    read every file exactly once; when shard sizes differ, a shard's last batch can be empty),
+    and the iterator resets itself after each epoch. The soft
     targets are float32 ``[B, num_classes]`` rows that sum to 1 and feed
     ``torch.nn.functional.cross_entropy`` directly. With several pipelines (one per GPU in one
     process) each item is a list of such pairs.
@@ -31,6 +32,7 @@ class SaliencyMixIterator:
         last_batch_policy: LastBatchPolicy = LastBatchPolicy.PARTIAL,
         reader_name: str = READER,
         auto_reset: bool = True,
+        start_epoch: int = 0,
     ) -> None:
         self.pipelines = [pipelines] if isinstance(pipelines, Pipeline) else list(pipelines)
         self._iterator = DALIGenericIterator(
@@ -40,7 +42,7 @@ class SaliencyMixIterator:
             last_batch_policy=last_batch_policy,
             auto_reset=auto_reset,
         )
-        self.epoch = 0
+        self.epoch = start_epoch  # pass the epoch restored from a checkpoint
 
     def __len__(self) -> int:
         return len(self._iterator)
@@ -61,9 +63,9 @@ class SaliencyMixIterator:
     def mix_enabled(self) -> bool:
         """Whether the batches of the current epoch are mixed (see ``MixConfig.mix_off_epoch``)."""
         switch = getattr(self.pipelines[0], "mix_switch", None)
-        if switch is None or switch.mix_off_epoch is None:
-            return switch is not None
-        return self.epoch < switch.mix_off_epoch
+        if switch is None:
+            return False
+        return switch.mix_off_epoch is None or self.epoch < switch.mix_off_epoch
 
     def checkpoints(self) -> list[str]:
         """DALI checkpoints of the pipelines (needs ``enable_checkpointing=True``)."""

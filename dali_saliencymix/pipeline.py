@@ -35,7 +35,8 @@ class MixConfig:
     label_smoothing: float = 0.0
     correct_lam: bool = True
     enabled: bool = True
-    mix_off_epoch: int | None = None  # timm's mixup_off_epoch: no mixing from this epoch on
+    # No mixing from this epoch on (epochs count from 0; 0 = never mix). None: always mix.
+    mix_off_epoch: int | None = None
 
     def check(self) -> None:
         """Raise ValueError naming the option that is out of range."""
@@ -89,8 +90,10 @@ def _reader(
     seed: int | None,
 ) -> tuple:
     if data_dir is None and file_list is None:
-        raise ValueError("give data_dir (a folder of class sub-folders) or file_list (lines of "
-                         "'path label', paths relative to data_dir when given)")
+        raise ValueError(
+            "give data_dir (a folder of class sub-folders) or file_list (lines of "
+            "'path label', paths relative to data_dir when given)"
+        )
     kwargs = {
         "shard_id": shard_id,
         "num_shards": num_shards,
@@ -140,7 +143,8 @@ def train_pipeline(
         num_shards: number of shards (the world size).
         seed: pipeline seed; give each rank its own (e.g. ``seed + rank``).
         crop: output size (square).
-        mix: SaliencyMix options; ``MixConfig(enabled=False)`` or None keeps one-hot labels.
+        mix: SaliencyMix options. ``MixConfig(num_classes=C, enabled=False)`` gives one-hot
+            float targets; None gives the reader's integer class ids.
         decode_device: ``"mixed"`` (GPU) or ``"cpu"``; default: mixed with a GPU.
         channels_last: output HWC instead of CHW.
         random_area: area range of the random resized crop.
@@ -149,16 +153,17 @@ def train_pipeline(
         prefetch_queue_depth: DALI's prefetch depth.
 
     Returns:
-        The built pipeline. Its ``mix_switch`` attribute controls the mix-off epoch.
+        The built pipeline. When mixing, its ``mix_switch`` attribute holds the mix-off rule.
 
     """
-    mix = mix or MixConfig(enabled=False)
-    mix.check()
+    if mix is not None:
+        mix.check()
     gpu = device_id is not None
     decode_device = decode_device or ("mixed" if gpu else "cpu")
     if decode_device == "mixed" and not gpu:
         raise ValueError("train_pipeline: decode_device='mixed' needs a GPU (device_id)")
-    switch = MixSwitch(batch_size, mix.mix_off_epoch)
+    mixing = mix is not None and mix.enabled
+    switch = MixSwitch(batch_size, mix.mix_off_epoch if mixing else None)
 
     @pipeline_def(
         batch_size=batch_size,
@@ -192,8 +197,10 @@ def train_pipeline(
                 correct_lam=mix.correct_lam,
                 enabled=enabled,
             )
-        else:
+        elif mix is not None:
             labels = fn.one_hot(fn.reshape(labels, shape=[]), num_classes=mix.num_classes)
+        else:
+            labels = fn.reshape(labels, shape=[])
         images = fn.crop_mirror_normalize(
             images,
             dtype=types.FLOAT,
@@ -206,8 +213,9 @@ def train_pipeline(
 
     p = pipe(checkpoint=checkpoint) if checkpoint is not None else pipe()
     p.build()
-    switch.iterations_per_epoch = iterations_per_epoch(p)
-    p.mix_switch = switch
+    if mixing:
+        switch.iterations_per_epoch = iterations_per_epoch(p)
+        p.mix_switch = switch
     return p
 
 
@@ -228,11 +236,15 @@ def val_pipeline(
     """Validation pipeline: resize the shorter side, centre crop, normalise; int labels."""
     gpu = device_id is not None
     decode_device = decode_device or ("mixed" if gpu else "cpu")
+    if decode_device == "mixed" and not gpu:
+        raise ValueError("val_pipeline: decode_device='mixed' needs a GPU (device_id)")
 
     @pipeline_def(batch_size=batch_size, num_threads=num_threads, device_id=device_id, seed=0)
     def pipe():  # noqa: ANN202
         jpegs, labels = _reader(data_dir, file_list, shard_id, num_shards, False, None)
         images = fn.decoders.image(jpegs, device=decode_device, output_type=types.RGB)
+        if gpu:
+            images = images.gpu()
         images = fn.resize(images, resize_shorter=resize)
         images = fn.crop_mirror_normalize(
             images,

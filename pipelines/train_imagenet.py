@@ -115,34 +115,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "keeps one file per epoch)",
     )
     p.add_argument("--resume", default=None, help="checkpoint file to continue from")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no epoch lines")
     return p.parse_args(argv)
 
 
 def setup_distributed(cpu: bool) -> tuple[int, int, int]:
-    """(rank, world size, local rank); initialises the process group under torchrun."""
+    """(rank, world size, local rank); sets the GPU, then joins the process group (torchrun)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
+    if not cpu:
+        if not torch.cuda.is_available():
+            raise SystemExit("no CUDA GPU visible: use --cpu for a CPU run")
+        torch.cuda.set_device(local)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("gloo" if cpu else "nccl")
     return rank, world, local
+
+
+def all_sum(values: list[float], device: torch.device, world: int) -> list[float]:
+    """Element-wise sum over the ranks."""
+    if world == 1:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Train; returns a summary (per-epoch mean loss, images/s) for tests and scripts."""
     args = parse_args(argv)
     rank, world, local = setup_distributed(args.cpu)
-    if not args.cpu and not torch.cuda.is_available():
-        raise SystemExit("no CUDA GPU visible: use --cpu for a CPU run")
     device = torch.device("cpu" if args.cpu else f"cuda:{local}")
-    if not args.cpu:
-        torch.cuda.set_device(device)
     torch.manual_seed(args.seed + rank)
 
     folder = scan_image_folder(args.data_dir, args.num_classes)
     num_classes = args.num_classes or folder.num_classes
     state = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
+    if state and (
+        len(state["dali_checkpoints"]) != world or state["args"]["batch_size"] != args.batch_size
+    ):
+        raise SystemExit(
+            f"--resume {args.resume}: saved with {len(state['dali_checkpoints'])} "
+            f"ranks and batch size {state['args']['batch_size']}; resume with the "
+            f"same (now {world} ranks, batch size {args.batch_size})"
+        )
     mix = MixConfig(
         num_classes=num_classes,
         alpha=args.mix_alpha,
@@ -167,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
         enable_checkpointing=True,
         checkpoint=state["dali_checkpoints"][rank] if state else None,
     )
-    loader = SaliencyMixIterator(pipe)
+    loader = SaliencyMixIterator(pipe, start_epoch=state["epoch"] if state else 0)
     val_loader = None
     if args.val_dir:
         scan_image_folder(args.val_dir, num_classes)
@@ -198,7 +215,6 @@ def main(argv: list[str] | None = None) -> dict:
         (model.module if world > 1 else model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
-        loader.epoch = start_epoch
     steps_per_epoch = len(loader)
     total_steps = args.epochs * steps_per_epoch
     warmup_steps = int(args.warmup_epochs * steps_per_epoch)
@@ -217,27 +233,43 @@ def main(argv: list[str] | None = None) -> dict:
             targets = targets.to(device, non_blocking=True)
             if channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
-                loss = soft_target_loss(model(images), targets)
+            if len(images) == 0:
+                # A shard's last PARTIAL batch can be empty when shard sizes differ: every rank
+                # must still run a forward and backward (DDP's gradient all-reduce) and the
+                # optimiser step. A zero image in eval mode (BatchNorm statistics untouched),
+                # weighted 0, contributes nothing.
+                model.eval()
+                dummy = torch.zeros((1, 3, args.crop, args.crop), device=device)
+                if channels_last:
+                    dummy = dummy.contiguous(memory_format=torch.channels_last)
+                loss = model(dummy).sum() * 0.0
+                model.train()
+            else:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+                    loss = soft_target_loss(model(images), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += loss.item() * len(images)
+            batch_loss = loss.item()
+            total_loss += batch_loss * len(images)
             seen += len(images)
             if bar is not None:
                 bar.set_postfix(
-                    loss=f"{loss.item():.3f}",
+                    loss=f"{batch_loss:.3f}",
                     lr=f"{optimizer.param_groups[0]['lr']:.4f}",
                     img_s=f"{seen * world / (time.perf_counter() - start):.0f}",
                 )
                 bar.update(1)
         if bar is not None:
             bar.close()
-        loader.epoch = epoch + 1
-        history["loss"].append(total_loss / max(seen, 1))
-        history["images_per_second"].append(seen * world / (time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        total_loss, seen_all = all_sum([total_loss, float(seen)], device, world)
+        history["loss"].append(total_loss / max(seen_all, 1))
+        history["images_per_second"].append(seen_all / seconds)
         if val_loader is not None:
-            history["val_top1"].append(evaluate(model, val_loader, device, channels_last))
+            correct, total = evaluate(model, val_loader, device, channels_last)
+            correct, total = all_sum([correct, total], device, world)
+            history["val_top1"].append(correct / max(total, 1))
         if show:
             val = f", val top-1 {history['val_top1'][-1]:.3f}" if val_loader else ""
             print(
@@ -249,6 +281,7 @@ def main(argv: list[str] | None = None) -> dict:
             save_checkpoint(args, model, optimizer, loader, epoch + 1, world, rank)
     if world > 1:
         dist.barrier()
+        dist.destroy_process_group()
     return history
 
 
@@ -271,9 +304,10 @@ def evaluate(
         images = images.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        correct += int((model(images).argmax(1) == labels.to(device).long()).sum())
+        if len(images):
+            correct += int((model(images).argmax(1) == labels.to(device).long()).sum())
         total += len(labels)
-    return correct / max(total, 1)
+    return float(correct), float(total)
 
 
 def save_checkpoint(

@@ -167,7 +167,7 @@ def test_prob_zero_targets_are_one_hot_and_mix_off_epoch(tmp_path: Path) -> None
         for _, targets in loader:
             mixed += int((targets.max(1).values < 1).sum())
         mixed_per_epoch.append(mixed)
-        loader.epoch += 0
+        assert loader.mix_enabled == (loader.epoch < 1)
     assert mixed_per_epoch[0] > 0 and mixed_per_epoch[1:] == [0, 0]
 
 
@@ -233,3 +233,52 @@ def test_file_list_reader_and_validation_pipeline(tmp_path: Path) -> None:
     assert images.shape == (4, 3, 32, 32) and labels.dtype in (torch.int32, torch.int64)
     with pytest.raises(ValueError, match="give data_dir"):
         train_pipeline(None, batch_size=2, device_id=None)
+
+
+def _trainer_rank(rank: int, world: int, data: str, port: int, out: str) -> None:
+    import os
+
+    os.environ.update(
+        {
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "LOCAL_RANK": str(rank),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+    )
+    history = load_trainer().main(
+        [
+            data,
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--arch",
+            "tiny",
+            "--cpu",
+            "--crop",
+            "32",
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
+    torch.save(history, f"{out}.{rank}")
+
+
+def test_ddp_ranks_with_an_empty_last_batch_train_without_nan(tmp_path: Path) -> None:
+    """17 files on 2 ranks, batch 4: shards of 8 and 9 padded to 9, so one rank's third PARTIAL
+    batch is empty; both ranks must still step together and report finite losses."""
+    import socket
+
+    data = one_file_per_class(tmp_path / "data", 17)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = str(tmp_path / "history")
+    mp.spawn(_trainer_rank, args=(2, str(data), port, out), nprocs=2, join=True)
+    histories = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    for h in histories:
+        assert len(h["loss"]) == 2 and all(np.isfinite(h["loss"]))
+    assert histories[0]["loss"] == histories[1]["loss"]  # reduced over the ranks

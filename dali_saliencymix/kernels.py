@@ -142,6 +142,23 @@ def label_arrays(
     )
 
 
+def draw_arrays(
+    source: np.ndarray, lam: np.ndarray, apply: np.ndarray, num_samples: int, what: str = ""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The draws as contiguous int32 / float32 / uint8 arrays of num_samples values each."""
+    arrays = (
+        np.ascontiguousarray(source, dtype=np.int32).reshape(-1),
+        np.ascontiguousarray(lam, dtype=np.float32).reshape(-1),
+        np.ascontiguousarray(apply, dtype=np.uint8).reshape(-1),
+    )
+    for name, values in zip(("source", "lam", "apply"), arrays, strict=True):
+        if values.shape != (num_samples,):
+            raise ValueError(
+                f"saliency_mix: {what}{name}: expected {num_samples} values, got {values.size}"
+            )
+    return arrays
+
+
 def saliency_mix_numpy(
     images: np.ndarray,
     labels: np.ndarray,
@@ -182,12 +199,7 @@ def saliency_mix_numpy(
         image_dims(images[0], "saliency_mix: images")
     images = np.ascontiguousarray(images)
     ids, soft = label_arrays(labels, n, max(num_classes, 1))
-    source = np.ascontiguousarray(source, dtype=np.int32).reshape(-1)
-    lam = np.ascontiguousarray(lam, dtype=np.float32).reshape(-1)
-    apply = np.ascontiguousarray(apply, dtype=np.uint8).reshape(-1)
-    for name, values in (("source", source), ("lam", lam), ("apply", apply)):
-        if values.shape != (n,):
-            raise ValueError(f"saliency_mix: {name}: expected {n} values, got {values.shape[0]}")
+    source, lam, apply = draw_arrays(source, lam, apply, n)
     out_images = np.empty_like(images)
     out_labels = np.empty((n, max(num_classes, 0)), np.float32)
     boxes = np.empty((n, 4), np.int32)

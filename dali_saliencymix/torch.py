@@ -98,12 +98,7 @@ def saliency_mix(
     out_labels = torch.empty((n, num_classes), dtype=torch.float32, device=device)
     boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
     lams = torch.empty((n,), dtype=torch.float32, device=device)
-    source = np.ascontiguousarray(draws.source, dtype=np.int32).reshape(-1)
-    lam = np.ascontiguousarray(draws.lam, dtype=np.float32).reshape(-1)
-    apply = np.ascontiguousarray(draws.apply, dtype=np.uint8).reshape(-1)
-    for name, values in (("source", source), ("lam", lam), ("apply", apply)):
-        if values.shape != (n,):
-            raise ValueError(f"saliency_mix: draws.{name}: expected {n} values, got {values.size}")
+    source, lam, apply = kernels.draw_arrays(draws.source, draws.lam, draws.apply, n, "draws.")
     common = (
         ctypes.c_int32(num_classes),
         ctypes.c_float(label_smoothing),

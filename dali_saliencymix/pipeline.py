@@ -183,8 +183,10 @@ def train_pipeline(
             random_aspect_ratio=[0.75, 4.0 / 3.0],
             num_attempts=100,
         )
+        if gpu:
+            images = images.gpu()  # CPU decoding: resize, mix and normalise on the GPU
         images = fn.resize(images, resize_x=crop, resize_y=crop)
-        if mix.enabled:
+        if mixing:
             enabled = fn.external_source(source=switch, batch=True, batch_info=True)
             images, labels = saliency_mix(
                 images,

@@ -43,13 +43,7 @@ def preview_pipeline(
         )
         images = fn.resize(images, resize_x=size, resize_y=size)
         mixed, _, boxes, lams, sources = saliency_mix(
-            images,
-            labels,
-            num_classes=mix.num_classes,
-            alpha=mix.alpha,
-            prob=mix.prob,
-            mode=mix.mode,
-            return_info=True,
+            images, labels, **mix.op_kwargs(), return_info=True
         )
         return images, labels, mixed, boxes, lams, sources
 

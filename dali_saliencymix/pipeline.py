@@ -38,6 +38,17 @@ class MixConfig:
     # No mixing from this epoch on (epochs count from 0; 0 = never mix). None: always mix.
     mix_off_epoch: int | None = None
 
+    def op_kwargs(self) -> dict:
+        """The options as keyword arguments of ``dali_saliencymix.saliency_mix``."""
+        return {
+            "num_classes": self.num_classes,
+            "alpha": self.alpha,
+            "prob": self.prob,
+            "mode": self.mode,
+            "label_smoothing": self.label_smoothing,
+            "correct_lam": self.correct_lam,
+        }
+
     def check(self) -> None:
         """Raise ValueError naming the option that is out of range."""
         check_mix_options(self.num_classes, self.alpha, self.prob, self.mode, self.label_smoothing)
@@ -188,17 +199,7 @@ def train_pipeline(
         images = fn.resize(images, resize_x=crop, resize_y=crop)
         if mixing:
             enabled = fn.external_source(source=switch, batch=True, batch_info=True)
-            images, labels = saliency_mix(
-                images,
-                labels,
-                num_classes=mix.num_classes,
-                alpha=mix.alpha,
-                prob=mix.prob,
-                mode=mix.mode,
-                label_smoothing=mix.label_smoothing,
-                correct_lam=mix.correct_lam,
-                enabled=enabled,
-            )
+            images, labels = saliency_mix(images, labels, **mix.op_kwargs(), enabled=enabled)
         elif mix is not None:
             labels = fn.one_hot(fn.reshape(labels, shape=[]), num_classes=mix.num_classes)
         else:

@@ -7,13 +7,13 @@
 
 #include "../kernels/image_checks.h"
 #include "../kernels/mix_checks.h"
-#include "../kernels/saliency_cpu.h"
+#include "../kernels/fine_grained_saliency_cpu.h"
 #include "../kernels/saliency_mix_cpu.h"
 #if DSM_WITH_CUDA
 #include <cuda_runtime_api.h>
 
 #include "../kernels/cuda_driver_check.h"
-#include "../kernels/saliency_cuda.h"
+#include "../kernels/fine_grained_saliency_cuda.h"
 #include "../kernels/saliency_mix_cuda.h"
 #endif
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "../kernels/image_checks.h"
-#include "../kernels/saliency_cpu.h"
+#include "../kernels/fine_grained_saliency_cpu.h"
 
 namespace dali {
 

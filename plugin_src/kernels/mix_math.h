@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "saliency_math.h"
+#include "fine_grained_saliency_math.h"
 
 namespace dsm {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "saliency_cpu.h"
+#include "fine_grained_saliency_cpu.h"
 
 namespace dsm {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "mix_math.h"
-#include "saliency_cuda.h"
+#include "fine_grained_saliency_cuda.h"
 #include "saliency_mix_cpu.h"
 
 namespace dsm {

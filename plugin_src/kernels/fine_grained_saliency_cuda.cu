@@ -8,13 +8,13 @@
 //   5. six centre-surround scales   -> sum_on, sum_off (u16) + per-image maxima
 //   6. normalise and mix            -> map (u8 or f32) + per-image first maximum
 //   7. peak (y, x) per image
-// The per-pixel arithmetic is the shared code of saliency_math.h.
-#include "saliency_cuda.h"
+// The per-pixel arithmetic is the shared code of fine_grained_saliency_math.h.
+#include "fine_grained_saliency_cuda.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "saliency_math.h"
+#include "fine_grained_saliency_math.h"
 
 namespace dsm {
 namespace {

@@ -1,17 +1,17 @@
-// CPU implementation of the fine-grained saliency map (see saliency_math.h for the arithmetic).
+// CPU implementation of the fine-grained saliency map (see fine_grained_saliency_math.h for the arithmetic).
 //
 // Speed comes from the centre-surround loop. The integral image is padded on both sides so that
 // clipped window corners read the right values at unclipped indices; every row at every scale is
 // then straight-line float code over contiguous memory that the compiler vectorises (with an
 // AVX2 clone chosen at run time), exact IEEE division included. The six scales are fused per row
 // so that the integral rows stay in cache.
-#include "saliency_cpu.h"
+#include "fine_grained_saliency_cpu.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "saliency_math.h"
+#include "fine_grained_saliency_math.h"
 
 // Hot loops get AVX-512 and AVX2 clones, picked at load time by the CPU (plain IEEE arithmetic
 // in every clone: no FMA contraction, see CMakeLists.txt).

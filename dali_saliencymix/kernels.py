@@ -1,70 +1,11 @@
-"""The kernels library through its C API (ctypes): saliency without DALI, on numpy arrays."""
+"""The kernels on numpy arrays, without DALI: saliency maps and SaliencyMix on the CPU."""
 
 from __future__ import annotations
 
-import ctypes
-from functools import lru_cache
-
 import numpy as np
 
-from dali_saliencymix._libs import KERNELS_NAME, library_path
-
-
-class DsmSample(ctypes.Structure):
-    """``dsm_sample`` of the C API: one device image of a batch."""
-
-    _fields_ = [
-        ("image", ctypes.c_void_p),
-        ("map", ctypes.c_void_p),
-        ("peak", ctypes.c_void_p),
-        ("height", ctypes.c_int32),
-        ("width", ctypes.c_int32),
-        ("channels", ctypes.c_int32),
-    ]
-
-
-@lru_cache(maxsize=1)
-def library() -> ctypes.CDLL:
-    """The loaded kernels library, with argument types declared."""
-    lib = ctypes.CDLL(str(library_path(KERNELS_NAME)))
-    lib.dsm_version.restype = ctypes.c_char_p
-    lib.dsm_last_error.restype = ctypes.c_char_p
-    lib.dsm_cuda_toolkit_version.restype = ctypes.c_int32
-    lib.dsm_saliency_cpu.restype = ctypes.c_int32
-    lib.dsm_saliency_cpu.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_void_p,
-        ctypes.c_int32,
-        ctypes.POINTER(ctypes.c_int64),
-    ]
-    lib.dsm_saliency_mix_cpu.restype = ctypes.c_int32
-    # images, n, h, w, c, label_ids, soft_labels, num_classes, smoothing, source, lam, apply,
-    # batch_mode, correct_lam, out_images, out_labels, out_boxes, out_lam
-    p, i32 = ctypes.c_void_p, ctypes.c_int32
-    lib.dsm_saliency_mix_cpu.argtypes = [p, i32, i32, i32, i32, p, p, i32, ctypes.c_float,
-                                         p, p, p, i32, i32, p, p, p, p]  # fmt: skip
-    lib.dsm_saliency_mix_cuda.restype = ctypes.c_int32
-    # images, n, h, w, c, soft_labels, num_classes, smoothing, source, lam, apply, batch_mode,
-    # correct_lam, out_images, out_labels, out_boxes, out_lam, stream
-    lib.dsm_saliency_mix_cuda.argtypes = [p, i32, i32, i32, i32, p, i32, ctypes.c_float,
-                                          p, p, p, i32, i32, p, p, p, p, p]  # fmt: skip
-    lib.dsm_saliency_cuda.restype = ctypes.c_int32
-    lib.dsm_saliency_cuda.argtypes = [
-        ctypes.POINTER(DsmSample),
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_void_p,
-    ]
-    return lib
-
-
-def check(status: int) -> None:
-    """Raise the library's last error message when a C API call failed."""
-    if status != 0:
-        raise ValueError(library().dsm_last_error().decode())
+from dali_saliencymix import c_api
+from dali_saliencymix.mix_options import MixConfig
 
 
 def image_dims(image: np.ndarray, what: str = "image") -> tuple[int, int, int]:
@@ -93,24 +34,8 @@ def saliency_map(
         raise ValueError(f"saliency_map: dtype must be uint8 or float32, got {out_dtype}")
     image = np.ascontiguousarray(image)
     out = np.empty((h, w), dtype=out_dtype)
-    peak = ctypes.c_int64(0)
-    check(
-        library().dsm_saliency_cpu(
-            image.ctypes.data,
-            h,
-            w,
-            c,
-            out.ctypes.data,
-            int(out_dtype == np.float32),
-            ctypes.byref(peak),
-        )
-    )
-    return out, divmod(peak.value, max(w, 1))
-
-
-def cuda_toolkit_version() -> int:
-    """CUDA runtime version the kernels were built with (e.g. 13000), 0 for a CPU-only build."""
-    return int(library().dsm_cuda_toolkit_version())
+    peak = c_api.saliency_cpu(image.ctypes.data, h, w, c, out.ctypes.data, out_dtype == np.float32)
+    return out, divmod(peak, max(w, 1))
 
 
 def label_arrays(
@@ -118,8 +43,9 @@ def label_arrays(
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(class ids int32 [N], None) for integer labels, (None, soft float32 [N, C]) for float ones.
 
-    Integer labels may be (N,) or (N, 1) (what ``fn.readers.file`` gives); float labels are
-    one-hot or soft vectors (N, num_classes).
+    Integer labels may be (N,) or (N, 1) (what ``fn.readers.file`` gives), each in
+    [0, num_classes); float labels are one-hot or soft vectors (N, num_classes) of finite,
+    non-negative weights. Anything else raises ValueError naming the sample.
     """
     labels = np.asarray(labels)
     if np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_:
@@ -129,6 +55,14 @@ def label_arrays(
                 f"{what}: expected {num_samples} class ids (shape (N,) or (N, 1)), "
                 f"got shape {labels.shape}"
             )
+        # Checked before the int32 cast, which would wrap (2**32 + 3 is not class 3).
+        bad = (ids < 0) | (ids >= num_classes)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{what}: sample {i} has class {int(ids[i])}, expected 0 <= label < "
+                f"num_classes = {num_classes}"
+            )
         return np.ascontiguousarray(ids, dtype=np.int32), None
     if np.issubdtype(labels.dtype, np.floating):
         if labels.shape != (num_samples, num_classes):
@@ -136,7 +70,15 @@ def label_arrays(
                 f"{what}: expected soft labels of shape ({num_samples}, "
                 f"{num_classes}) (num_classes = {num_classes}), got {labels.shape}"
             )
-        return None, np.ascontiguousarray(labels, dtype=np.float32)
+        soft = np.ascontiguousarray(labels, dtype=np.float32)
+        bad = ~(soft >= 0) | ~np.isfinite(soft)  # NaN, inf and negative weights
+        if bad.any():
+            i, k = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{what}: sample {i}, class {k} has weight {soft[i, k]}, expected a finite "
+                "value >= 0 (soft labels are probabilities)"
+            )
+        return None, soft
     raise ValueError(
         f"{what}: expected integer class ids or float soft labels, got dtype {labels.dtype}"
     )
@@ -190,40 +132,34 @@ def saliency_mix_numpy(
         int32 as (y1, x1, y2, x2), and the target weights (N,) float32.
 
     """
-    if mode not in ("elem", "batch"):
-        raise ValueError(f"saliency_mix: mode must be 'elem' or 'batch', got {mode!r}")
+    options = MixConfig(
+        num_classes=num_classes, mode=mode, label_smoothing=label_smoothing, correct_lam=correct_lam
+    )
     if images.ndim != 4:
         raise ValueError(f"saliency_mix: images: expected an NHWC batch, got shape {images.shape}")
     n, h, w, c = images.shape
-    if n:
-        image_dims(images[0], "saliency_mix: images")
-    images = np.ascontiguousarray(images)
-    ids, soft = label_arrays(labels, n, max(num_classes, 1))
-    source, lam, apply = draw_arrays(source, lam, apply, n)
+    image_dims(images[0] if n else np.empty((h, w, c), images.dtype), "saliency_mix: images")
+    ids, soft = label_arrays(labels, n, options.num_classes)
+    draws = draw_arrays(source, lam, apply, n)
     out_images = np.empty_like(images)
-    out_labels = np.empty((n, max(num_classes, 0)), np.float32)
+    out_labels = np.empty((n, options.num_classes), np.float32)
     boxes = np.empty((n, 4), np.int32)
     out_lam = np.empty(n, np.float32)
-    check(
-        library().dsm_saliency_mix_cpu(
-            images.ctypes.data,
-            n,
-            h,
-            w,
-            c,
-            None if ids is None else ids.ctypes.data,
-            None if soft is None else soft.ctypes.data,
-            num_classes,
-            ctypes.c_float(label_smoothing),
-            source.ctypes.data,
-            lam.ctypes.data,
-            apply.ctypes.data,
-            int(mode == "batch"),
-            int(correct_lam),
-            out_images.ctypes.data,
-            out_labels.ctypes.data,
-            boxes.ctypes.data,
-            out_lam.ctypes.data,
+    if n:
+        images = np.ascontiguousarray(images)
+        c_api.saliency_mix(
+            images=images.ctypes.data,
+            shape=(n, h, w, c),
+            label_ids=None if ids is None else ids.ctypes.data,
+            soft_labels=None if soft is None else soft.ctypes.data,
+            num_classes=options.num_classes,
+            label_smoothing=options.label_smoothing,
+            draws=tuple(d.ctypes.data for d in draws),
+            batch_mode=options.mode == "batch",
+            correct_lam=options.correct_lam,
+            out_images=out_images.ctypes.data,
+            out_labels=out_labels.ctypes.data,
+            out_boxes=boxes.ctypes.data,
+            out_lam=out_lam.ctypes.data,
         )
-    )
     return out_images, out_labels, boxes, out_lam

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nvidia.dali import fn
+from nvidia.dali import fn, types
 from nvidia.dali.data_node import DataNode
 
 from dali_saliencymix._plugin import load_plugin
-from dali_saliencymix.mix_options import check_mix_options
+from dali_saliencymix.mix_options import MixConfig
 
 
 def saliency_mix(
@@ -55,8 +55,9 @@ def saliency_mix(
             ``correct_lam``); otherwise the sampled lam.
         seed: seed of the three random operators (they get ``seed``, ``seed + 1``,
             ``seed + 2``); by default derived from the pipeline's seed.
-        enabled: optional per-sample int flags (0 or 1) multiplied into the coin flips, e.g. from
-            an external source that switches mixing off from a given epoch.
+        enabled: optional per-sample flags (0 or 1, any integer or bool type) multiplied into
+            the coin flips, e.g. from an external source that switches mixing off from a given
+            epoch.
         return_info: also return the per-sample box (int32 ``[y1, x1, y2, x2]``, empty when not
             mixed), the target weight lam (float32) and the source index (int32).
         device: ``"cpu"`` or ``"gpu"``; by default where the images are.
@@ -66,28 +67,34 @@ def saliency_mix(
         ``(images, labels)`` or ``(images, labels, boxes, lams, sources)``.
 
     """
-    check_mix_options(num_classes, alpha, prob, mode, label_smoothing)
+    options = MixConfig(
+        num_classes=num_classes,
+        alpha=alpha,
+        prob=prob,
+        mode=mode,
+        label_smoothing=label_smoothing,
+        correct_lam=correct_lam,
+    )
     load_plugin()
-    seeds = {} if seed is None else {"seed": seed}
-    source = fn.batch_permutation(**seeds)
-    lam = fn.random.beta(
-        alpha=float(alpha), beta=float(alpha), **({} if seed is None else {"seed": seed + 1})
-    )
-    apply = fn.random.coin_flip(
-        probability=float(prob), **({} if seed is None else {"seed": seed + 2})
-    )
+
+    def seeded(offset: int) -> dict[str, int]:
+        return {} if seed is None else {"seed": seed + offset}
+
+    source = fn.batch_permutation(**seeded(0))
+    lam = fn.random.beta(alpha=options.alpha, beta=options.alpha, **seeded(1))
+    apply = fn.random.coin_flip(probability=options.prob, dtype=types.INT32, **seeded(2))
     if enabled is not None:
-        apply = apply * enabled
+        apply = apply * fn.cast(enabled, dtype=types.INT32)
     outputs = fn.saliency_mix(
         images,
         labels,
         source=source,
         lam=lam,
         apply=apply,
-        num_classes=num_classes,
-        mode=mode,
-        label_smoothing=float(label_smoothing),
-        correct_lam=correct_lam,
+        num_classes=options.num_classes,
+        mode=options.mode,
+        label_smoothing=options.label_smoothing,
+        correct_lam=options.correct_lam,
         output_mix_info=return_info,
         device=device,
         **kwargs,

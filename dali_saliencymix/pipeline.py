@@ -9,7 +9,6 @@ Validation: reader -> decode -> resize shorter side -> centre crop + normalise, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,43 +16,11 @@ from nvidia.dali import fn, pipeline_def, types
 from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.mix import saliency_mix
-from dali_saliencymix.mix_options import check_mix_options
+from dali_saliencymix.mix_options import MixConfig
 
 READER = "Reader"
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
-
-
-@dataclass
-class MixConfig:
-    """SaliencyMix options (timm's names where they mean the same), with sensible defaults."""
-
-    num_classes: int = 1000
-    alpha: float = 1.0
-    prob: float = 1.0
-    mode: str = "elem"
-    label_smoothing: float = 0.0
-    correct_lam: bool = True
-    enabled: bool = True
-    # No mixing from this epoch on (epochs count from 0; 0 = never mix). None: always mix.
-    mix_off_epoch: int | None = None
-
-    def op_kwargs(self) -> dict:
-        """The options as keyword arguments of ``dali_saliencymix.saliency_mix``."""
-        return {
-            "num_classes": self.num_classes,
-            "alpha": self.alpha,
-            "prob": self.prob,
-            "mode": self.mode,
-            "label_smoothing": self.label_smoothing,
-            "correct_lam": self.correct_lam,
-        }
-
-    def check(self) -> None:
-        """Raise ValueError naming the option that is out of range."""
-        check_mix_options(self.num_classes, self.alpha, self.prob, self.mode, self.label_smoothing)
-        if self.mix_off_epoch is not None and self.mix_off_epoch < 0:
-            raise ValueError(f"saliency_mix: mix_off_epoch must be >= 0, got {self.mix_off_epoch}")
 
 
 class MixSwitch:
@@ -168,7 +135,7 @@ def train_pipeline(
 
     """
     if mix is not None:
-        mix.check()
+        mix.check()  # a config changed after it was made
     gpu = device_id is not None
     decode_device = decode_device or ("mixed" if gpu else "cpu")
     if decode_device == "mixed" and not gpu:

@@ -6,15 +6,15 @@ NumPy and copied with the launch). Semantics and outputs equal ``fn.saliency_mix
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from dali_saliencymix import kernels
-from dali_saliencymix.kernels import check, library
-from dali_saliencymix.mix_options import check_mix_options
+from dali_saliencymix import c_api
+from dali_saliencymix.kernels import draw_arrays, label_arrays
+from dali_saliencymix.mix_options import MixConfig
 
 
 @dataclass
@@ -33,24 +33,18 @@ def draw(
     seed: int | np.random.Generator | None = None,
 ) -> MixDraws:
     """Draw a permutation, lam ~ Beta(alpha, alpha) and coin flips with probability prob."""
-    _check_options(1, alpha, prob, "elem", 0.0)
+    options = MixConfig(num_classes=1, alpha=alpha, prob=prob)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return MixDraws(
         source=rng.permutation(num_samples).astype(np.int32),
-        lam=rng.beta(alpha, alpha, num_samples).astype(np.float32),
-        apply=(rng.random(num_samples) < prob).astype(np.uint8),
+        lam=rng.beta(options.alpha, options.alpha, num_samples).astype(np.float32),
+        apply=(rng.random(num_samples) < options.prob).astype(np.uint8),
     )
-
-
-def _check_options(
-    num_classes: int, alpha: float, prob: float, mode: str, smoothing: float
-) -> None:
-    check_mix_options(num_classes, alpha, prob, mode, smoothing)
 
 
 def saliency_mix(
     images: torch.Tensor,
-    labels: torch.Tensor,
+    labels: torch.Tensor | np.ndarray,
     *,
     num_classes: int,
     alpha: float = 1.0,
@@ -66,7 +60,8 @@ def saliency_mix(
 
     Args:
         images: uint8 tensor (N, H, W, C) with C = 1 or 3 (RGB), on the CPU or a CUDA device.
-        labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes).
+        labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes); a
+            tensor (CPU or on the device of ``images``) or a numpy array.
         num_classes: length of the soft labels.
         alpha: lam ~ Beta(alpha, alpha), alpha > 0.
         prob: probability of mixing a sample (``"elem"``) or the batch (``"batch"``).
@@ -80,80 +75,72 @@ def saliency_mix(
 
     Returns:
         ``(images, soft_labels)`` or ``(images, soft_labels, boxes, lams, sources)``, on the
-        device of ``images``.
+        device of ``images``. An empty batch (N = 0, e.g. a PARTIAL last batch) gives empty
+        outputs of those shapes.
 
     """
-    _check_options(num_classes, alpha, prob, mode, label_smoothing)
+    options = MixConfig(
+        num_classes=num_classes,
+        alpha=alpha,
+        prob=prob,
+        mode=mode,
+        label_smoothing=label_smoothing,
+        correct_lam=correct_lam,
+    )
     if images.dtype != torch.uint8 or images.dim() != 4:
         raise ValueError(
             "saliency_mix: images: expected a uint8 NHWC tensor, got "
             f"{images.dtype} of shape {tuple(images.shape)}"
         )
-    n, h, w, c = images.shape
-    if draws is None:
-        draws = draw(n, alpha, prob, seed)
-    images = images.contiguous()
     device = images.device
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"saliency_mix: images must be on the CPU or a CUDA device, got {device}")
+    n, h, w, c = images.shape
+    labels = torch.as_tensor(labels)
+    if draws is None:
+        draws = draw(n, options.alpha, options.prob, seed)
+    source, lam, apply = draw_arrays(draws.source, draws.lam, draws.apply, n, "draws.")
+    images = images.contiguous()
     out_images = torch.empty_like(images)
-    out_labels = torch.empty((n, num_classes), dtype=torch.float32, device=device)
+    out_labels = torch.empty((n, options.num_classes), dtype=torch.float32, device=device)
     boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
     lams = torch.empty((n,), dtype=torch.float32, device=device)
-    source, lam, apply = kernels.draw_arrays(draws.source, draws.lam, draws.apply, n, "draws.")
-    common = (
-        ctypes.c_int32(num_classes),
-        ctypes.c_float(label_smoothing),
-        source.ctypes.data,
-        lam.ctypes.data,
-        apply.ctypes.data,
-        int(mode == "batch"),
-        int(correct_lam),
-    )
-    if device.type == "cpu":
-        ids, soft = kernels.label_arrays(labels.cpu().numpy(), n, num_classes)
-        check(
-            library().dsm_saliency_mix_cpu(
-                images.data_ptr(),
-                n,
-                h,
-                w,
-                c,
-                None if ids is None else ids.ctypes.data,
-                None if soft is None else soft.ctypes.data,
-                *common,
-                out_images.data_ptr(),
-                out_labels.data_ptr(),
-                boxes.data_ptr(),
-                lams.data_ptr(),
-            )
-        )
-    elif device.type == "cuda":
-        soft_labels = _soft_labels_on(labels, n, num_classes, device)
-        with torch.cuda.device(device):
-            stream = torch.cuda.current_stream(device).cuda_stream
-            check(
-                library().dsm_saliency_mix_cuda(
-                    images.data_ptr(),
-                    n,
-                    h,
-                    w,
-                    c,
-                    soft_labels.data_ptr(),
-                    *common,
-                    out_images.data_ptr(),
-                    out_labels.data_ptr(),
-                    boxes.data_ptr(),
-                    lams.data_ptr(),
-                    ctypes.c_void_p(stream),
-                )
-            )
+    cuda = device.type == "cuda"
+    if cuda:
+        ids, soft = None, _soft_labels_on(labels, n, options.num_classes, device)
     else:
-        raise ValueError(f"saliency_mix: images must be on the CPU or a CUDA device, got {device}")
+        ids, soft = label_arrays(labels.numpy(), n, options.num_classes)
+    if n:
+        with torch.cuda.device(device) if cuda else contextlib.nullcontext():
+            c_api.saliency_mix(
+                images=images.data_ptr(),
+                shape=(n, h, w, c),
+                label_ids=None if ids is None else ids.ctypes.data,
+                soft_labels=_pointer(soft),
+                num_classes=options.num_classes,
+                label_smoothing=options.label_smoothing,
+                draws=(source.ctypes.data, lam.ctypes.data, apply.ctypes.data),
+                batch_mode=options.mode == "batch",
+                correct_lam=options.correct_lam,
+                out_images=out_images.data_ptr(),
+                out_labels=out_labels.data_ptr(),
+                out_boxes=boxes.data_ptr(),
+                out_lam=lams.data_ptr(),
+                stream=torch.cuda.current_stream(device).cuda_stream if cuda else None,
+                cuda=cuda,
+            )
     if not return_info:
         return out_images, out_labels
     sources = torch.from_numpy(source.copy())
-    if device.type == "cuda":
+    if cuda:
         sources = sources.pin_memory().to(device, non_blocking=True)
     return out_images, out_labels, boxes, lams, sources
+
+
+def _pointer(array: np.ndarray | torch.Tensor | None) -> int | None:
+    if array is None:
+        return None
+    return array.data_ptr() if isinstance(array, torch.Tensor) else array.ctypes.data
 
 
 def _soft_labels_on(
@@ -161,33 +148,25 @@ def _soft_labels_on(
 ) -> torch.Tensor:
     """Float32 (N, C) labels on the device; class ids become exact one-hots there.
 
-    Host labels are range-checked on the host and copied without blocking; device class ids
-    cannot be checked without a synchronisation: an id outside [0, num_classes) then trips
-    ``one_hot``'s device-side assertion.
+    Host labels are checked on the host (``label_arrays``) and copied without blocking; device
+    labels cannot be checked without a synchronisation: a class id outside [0, num_classes)
+    then trips ``one_hot``'s device-side assertion, and soft labels are used as they are.
     """
     if labels.device.type == "cpu":
-        if not labels.dtype.is_floating_point:
-            ids = labels.reshape(-1)
-            bad = (ids < 0) | (ids >= num_classes)
-            if bool(bad.any()):
-                i = int(bad.nonzero()[0, 0])
-                raise ValueError(
-                    f"saliency_mix: labels: sample {i} has class {int(ids[i])}, "
-                    f"expected 0 <= label < num_classes = {num_classes}"
-                )
-        labels = labels.pin_memory().to(device, non_blocking=True)
+        ids, soft = label_arrays(labels.numpy(), n, num_classes)
+        host = torch.from_numpy(soft if ids is None else ids)
+        labels = host.pin_memory().to(device, non_blocking=True)
     else:
         labels = labels.to(device)
-    if labels.dtype.is_floating_point:
-        if tuple(labels.shape) != (n, num_classes):
+        if labels.dtype.is_floating_point and tuple(labels.shape) != (n, num_classes):
             raise ValueError(
                 f"saliency_mix: labels: expected soft labels of shape ({n}, "
                 f"{num_classes}), got {tuple(labels.shape)}"
             )
+        if not labels.dtype.is_floating_point and labels.numel() != n:
+            raise ValueError(
+                f"saliency_mix: labels: expected {n} class ids, got shape {tuple(labels.shape)}"
+            )
+    if labels.dtype.is_floating_point:
         return labels.float().contiguous()
-    ids = labels.reshape(-1).long()
-    if ids.numel() != n:
-        raise ValueError(
-            f"saliency_mix: labels: expected {n} class ids, got shape {tuple(labels.shape)}"
-        )
-    return torch.nn.functional.one_hot(ids, num_classes).float().contiguous()
+    return torch.nn.functional.one_hot(labels.reshape(-1).long(), num_classes).float()

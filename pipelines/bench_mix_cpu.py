@@ -85,7 +85,7 @@ def training_pipeline(variant: str, batch_size: int, threads: int) -> Pipeline:
         num_threads=threads,
         device_id=None,
         seed=42,
-        py_start_method="spawn" if False else "fork",
+        py_start_method="fork",
     )
     def pipe():  # noqa: ANN202
         jpegs, labels = fn.readers.file(

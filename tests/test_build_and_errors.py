@@ -7,7 +7,7 @@ import nvidia.dali as dali
 import pytest
 
 import dali_saliencymix
-from dali_saliencymix import _libs, kernels, saliency_map
+from dali_saliencymix import _libs, c_api, saliency_map
 
 
 def test_build_records_dali_and_cuda_versions() -> None:
@@ -16,9 +16,9 @@ def test_build_records_dali_and_cuda_versions() -> None:
     assert info["version"] == dali_saliencymix.__version__
     if info["with_cuda"]:
         major, minor = (int(v) for v in str(info["cuda_toolkit_version"]).split(".")[:2])
-        assert kernels.cuda_toolkit_version() == major * 1000 + minor * 10
+        assert c_api.cuda_toolkit_version() == major * 1000 + minor * 10
     else:
-        assert kernels.cuda_toolkit_version() == 0
+        assert c_api.cuda_toolkit_version() == 0
 
 
 def test_other_dali_version_is_refused_with_a_remedy() -> None:
@@ -56,9 +56,8 @@ def test_c_api_rejects_bad_images(image: np.ndarray, message: str) -> None:
 
 
 def test_cuda_entry_point_without_gpu_fails_cleanly() -> None:
-    sample = kernels.DsmSample(0, 0, 0, 4, 4, 3)
-    status = kernels.library().dsm_saliency_cuda(sample, 1, 0, None)
-    assert status != 0
-    message = kernels.library().dsm_last_error().decode()
+    with pytest.raises(ValueError) as err:
+        c_api.saliency_cuda([c_api.DsmSample(0, 0, 0, 4, 4, 3)], False, None)
+    message = str(err.value)
     assert message.startswith("dsm_saliency_cuda:")
     assert "NULL" in message or "driver" in message or "CUDA support" in message

@@ -91,7 +91,7 @@ def test_prob_zero_returns_inputs_and_one_hot(rng) -> None:
         ({"source": np.array([0, 2], np.int32)}, "expected an index in [0, 2)"),
         ({"lam": np.array([0.5, 1.5], np.float32)}, "expected a value in [0, 1]"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in [0, 1)"),
-        ({"num_classes": 0}, "num_classes must be at least 1"),
+        ({"num_classes": 0}, "num_classes must be an integer >= 1"),
         ({"mode": "pair"}, "mode must be 'elem' or 'batch'"),
         ({"images": np.zeros((2, 4, 4, 4), np.uint8)}, "1 (gray) or 3 (RGB) channels"),
         ({"images": np.zeros((2, 4, 4, 3), np.float32)}, "expected a uint8 image"),

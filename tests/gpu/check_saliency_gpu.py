@@ -132,11 +132,10 @@ class CudaSaliency:
     def __init__(self) -> None:
         import torch
 
-        from dali_saliencymix import kernels
+        from dali_saliencymix import c_api
 
         self.torch = torch
-        self.kernels = kernels
-        self.lib = kernels.library()
+        self.c_api = c_api
 
     def upload(self, images: list[np.ndarray]) -> list:
         return [self.torch.from_numpy(np.ascontiguousarray(im)).cuda() for im in images]
@@ -146,21 +145,17 @@ class CudaSaliency:
         dtype = torch.float32 if float_output else torch.uint8
         maps = [torch.empty(im.shape[:2], dtype=dtype, device="cuda") for im in gpu_images]
         peaks = torch.empty((len(gpu_images), 2), dtype=torch.int32, device="cuda")
-        samples = (self.kernels.DsmSample * len(gpu_images))()
+        samples = (self.c_api.DsmSample * len(gpu_images))()
         for i, (im, m) in enumerate(zip(gpu_images, maps, strict=True)):
             c = 1 if im.dim() == 2 else im.shape[2]
-            samples[i] = self.kernels.DsmSample(
+            samples[i] = self.c_api.DsmSample(
                 im.data_ptr(), m.data_ptr(), peaks[i].data_ptr(), im.shape[0], im.shape[1], c
             )
         return maps, peaks, samples
 
     def launch(self, samples: ctypes.Array, float_output: bool) -> None:
         stream = self.torch.cuda.current_stream().cuda_stream
-        self.kernels.check(
-            self.lib.dsm_saliency_cuda(
-                samples, len(samples), int(float_output), ctypes.c_void_p(stream)
-            )
-        )
+        self.c_api.saliency_cuda(samples, float_output, stream)
 
     def run(self, images: list[np.ndarray], float_output: bool) -> tuple:
         gpu = self.upload(images)
@@ -368,7 +363,7 @@ def main() -> int:
     print()
     print(
         f"card: {name}; torch {torch.__version__}; "
-        f"kernels built with CUDA {cuda.kernels.cuda_toolkit_version()}"
+        f"kernels built with CUDA {cuda.c_api.cuda_toolkit_version()}"
     )
     print("| check | images | outputs compared | mismatches |")
     print("|---|---|---|---|")

@@ -1,17 +1,22 @@
 """SaliencyMix (saliency-guided CutMix) as an NVIDIA DALI operator plugin.
 
-Importing the package loads the plugin (when nvidia-dali is installed), after which the operators
-are available as ``nvidia.dali.fn.fine_grained_saliency`` and through the wrappers here. Without
-DALI, the kernels stay usable on numpy arrays (``saliency_map``); the DALI wrappers then raise an
-ImportError that says what to install.
+Importing the package does not import DALI: the kernels (``saliency_map``, ``kernels``), the
+PyTorch path (``dali_saliencymix.torch``) and the dataset checks work with any DALI version, or
+none. The DALI plugin is loaded when a DALI wrapper is first used (``saliency_mix``,
+``fine_grained_saliency``, the pipeline factories) or by ``load_plugin()``; only then is the
+installed DALI checked against the one the plugin was built for. After loading, the operators
+also exist as ``nvidia.dali.fn.saliency_mix`` and ``nvidia.dali.fn.fine_grained_saliency``.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+from typing import Any
 
 from dali_saliencymix._libs import build_info
 from dali_saliencymix.kernels import saliency_map
+from dali_saliencymix.mix_options import MixConfig
 
 __version__ = "0.1.0"
 
@@ -19,24 +24,32 @@ HAVE_DALI = importlib.util.find_spec("nvidia") is not None and (
     importlib.util.find_spec("nvidia.dali") is not None
 )
 
-if HAVE_DALI:
-    from dali_saliencymix._plugin import load_plugin
-    from dali_saliencymix.mix import saliency_mix
-    from dali_saliencymix.saliency import fine_grained_saliency
+# Names that need DALI, imported from their modules on first use.
+_DALI_NAMES = {
+    "load_plugin": "dali_saliencymix._plugin",
+    "saliency_mix": "dali_saliencymix.mix",
+    "fine_grained_saliency": "dali_saliencymix.saliency",
+}
 
-    load_plugin()
-else:
 
-    def _needs_dali(*_args: object, **_kwargs: object) -> None:
+def __getattr__(name: str) -> Any:
+    module = _DALI_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dali_saliencymix' has no attribute {name!r}")
+    if not HAVE_DALI:
         raise ImportError(
-            "dali_saliencymix: this needs NVIDIA DALI: pip install nvidia-dali-cuda120==2.4.0 "
-            "(the version the plugin was built against)"
+            f"dali_saliencymix.{name} needs NVIDIA DALI: pip install 'dali-saliencymix[cuda12]' "
+            "(or [cuda13]; see the README's install section). The kernels "
+            "(dali_saliencymix.saliency_map) and dali_saliencymix.torch work without it."
         )
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-    load_plugin = fine_grained_saliency = saliency_mix = _needs_dali  # type: ignore[assignment]
 
 __all__ = [
     "HAVE_DALI",
+    "MixConfig",
     "__version__",
     "build_info",
     "fine_grained_saliency",

@@ -9,6 +9,8 @@ from nvidia.dali import fn, pipeline_def, types
 
 import dali_saliencymix
 
+dali_saliencymix.load_plugin()  # registers fn.saliency_mix and fn.fine_grained_saliency
+
 
 def run_external(batch: list[np.ndarray], layout: str, **op_args: object) -> list[list[np.ndarray]]:
     """Run the operator on one batch fed through external_source; returns outputs as numpy."""

@@ -12,6 +12,8 @@ from nvidia.dali import fn, pipeline_def, types
 
 import dali_saliencymix
 
+dali_saliencymix.load_plugin()  # registers fn.saliency_mix and fn.fine_grained_saliency
+
 
 def build(pipe_fn, batch_size, threads=2, seed=12, **kwargs):
     p = pipeline_def(

@@ -1,0 +1,61 @@
+"""The package imports without DALI, and with a DALI other than the plugin's: the kernels, the
+PyTorch path and the dataset checks work there; only the DALI operators refuse, saying why."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import dali_saliencymix
+
+USE_WITHOUT_THE_PLUGIN = """
+import numpy as np
+import torch
+import dali_saliencymix
+from dali_saliencymix.kernels import saliency_map
+from dali_saliencymix.torch import saliency_mix
+import dali_saliencymix.cli, dali_saliencymix.dataset
+
+image = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+saliency, peak = saliency_map(image)
+assert saliency.shape == (40, 50) and saliency[peak] == saliency.max()
+batch = torch.from_numpy(np.stack([image, image[::-1].copy()]))
+mixed, targets = saliency_mix(batch, torch.tensor([0, 1]), num_classes=2, seed=0)
+assert mixed.shape == batch.shape and torch.allclose(targets.sum(1), torch.ones(2))
+try:
+    dali_saliencymix.{op}
+except ImportError as err:
+    print("REFUSED:", err)
+else:
+    raise SystemExit("the DALI operator should have been refused")
+"""
+
+
+def run_python(prelude: str, body: str) -> str:
+    code = textwrap.dedent(prelude) + textwrap.dedent(body)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_without_dali() -> None:
+    hide_dali = "import sys\nsys.modules['nvidia.dali'] = None  # import nvidia.dali now fails\n"
+    out = run_python(hide_dali, USE_WITHOUT_THE_PLUGIN.format(op="saliency_mix"))
+    assert "REFUSED: dali_saliencymix.saliency_mix needs NVIDIA DALI" in out
+    assert "dali-saliencymix[cuda12]" in out
+    out = run_python(hide_dali, "import dali_saliencymix\nprint(dali_saliencymix.HAVE_DALI)\n")
+    assert out.strip() == "False"
+
+
+def test_with_another_dali_version() -> None:
+    built = dali_saliencymix.build_info()["dali_version"]
+    if not built:
+        pytest.skip("a development build (DSM_LIB_DIR) records no DALI version to compare")
+    other = "import nvidia.dali\nnvidia.dali.__version__ = '9.9.9'  # as if another was installed\n"
+    out = run_python(other, USE_WITHOUT_THE_PLUGIN.format(op="load_plugin()"))
+    assert f"built against nvidia-dali {built}, but nvidia-dali 9.9.9 is installed" in out

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "../kernels/image_checks.h"
+#include "../checks/image_checks.h"
 #include "../kernels/fine_grained_saliency_cpu.h"
 
 namespace dali {

@@ -5,7 +5,7 @@
 #include "dali/core/cuda_error.h"
 #include "dali/kernels/dynamic_scratchpad.h"
 #include "fine_grained_saliency.h"
-#include "../kernels/cuda_driver_check.h"
+#include "../checks/cuda_driver_check.h"
 #include "../kernels/fine_grained_saliency_cuda.h"
 
 namespace dali {

@@ -2,9 +2,11 @@
 #include "saliency_mix.h"
 
 #include <string>
+#include <vector>
 
-#include "../kernels/image_checks.h"
-#include "../kernels/mix_checks.h"
+#include "../checks/mix_checks.h"
+#include "../kernels/saliency_mix_cpu.h"
+#include "dali/core/float16.h"
 
 namespace dali {
 
@@ -40,11 +42,11 @@ normalisation.)code")
     .AddArg("num_classes", "Number of classes: the length of the output soft labels.",
             DALI_INT32)
     .AddArg("source", "Per sample: index of the sample whose patch is pasted (a permutation of "
-            "the batch, e.g. fn.batch_permutation()).", DALI_INT32, true)
+            "the batch, e.g. fn.batch_permutation()); any integer type.", DALI_INT32, true)
     .AddArg("lam", "Per sample: the sampled weight of the target, in [0, 1] (e.g. "
-            "fn.random.beta(alpha=a, beta=a)).", DALI_FLOAT, true)
-    .AddArg("apply", "Per sample: whether to mix (e.g. fn.random.coin_flip(probability=p)).",
-            DALI_INT32, true)
+            "fn.random.beta(alpha=a, beta=a)); float32, float64 or float16.", DALI_FLOAT, true)
+    .AddArg("apply", "Per sample: whether to mix (e.g. fn.random.coin_flip(probability=p)); any "
+            "integer type or bool.", DALI_INT32, true)
     .AddOptionalArg("mode", "``\"elem\"`` (per sample) or ``\"batch\"`` (one box for the batch).",
                     "elem")
     .AddOptionalArg("label_smoothing", "timm's label smoothing epsilon, in [0, 1).", 0.0f)
@@ -57,20 +59,98 @@ normalisation.)code")
 namespace {
 constexpr const char *kOpName = "fn.saliency_mix";
 
-/// Class id of a scalar (or shape (1,)) integer label sample, or false if the type is not integer.
-bool ReadClassId(const TensorList<CPUBackend> &labels, int i, int64_t &id) {
-  const void *p = labels.raw_tensor(i);
-  switch (labels.type()) {
-    case DALI_INT32: id = *static_cast<const int32_t *>(p); return true;
-    case DALI_INT64: id = *static_cast<const int64_t *>(p); return true;
-    case DALI_INT16: id = *static_cast<const int16_t *>(p); return true;
-    case DALI_INT8: id = *static_cast<const int8_t *>(p); return true;
-    case DALI_UINT8: id = *static_cast<const uint8_t *>(p); return true;
-    case DALI_UINT16: id = *static_cast<const uint16_t *>(p); return true;
-    case DALI_UINT32: id = *static_cast<const uint32_t *>(p); return true;
-    case DALI_UINT64: id = static_cast<int64_t>(*static_cast<const uint64_t *>(p)); return true;
+/// The type as NumPy names it (DALI says "float" and "double").
+std::string NumpyTypeName(DALIDataType type) {
+  if (type == DALI_FLOAT) return "float32";
+  if (type == DALI_FLOAT64) return "float64";
+  return to_string(type);
+}
+
+/// The value of a one-element integer (or, with allow_bool, bool) sample, widened to int64;
+/// false if the type is not one of those.
+bool IntegerValue(DALIDataType type, const void *p, bool allow_bool, int64_t &v) {
+  switch (type) {
+    case DALI_INT8: v = *static_cast<const int8_t *>(p); return true;
+    case DALI_INT16: v = *static_cast<const int16_t *>(p); return true;
+    case DALI_INT32: v = *static_cast<const int32_t *>(p); return true;
+    case DALI_INT64: v = *static_cast<const int64_t *>(p); return true;
+    case DALI_UINT8: v = *static_cast<const uint8_t *>(p); return true;
+    case DALI_UINT16: v = *static_cast<const uint16_t *>(p); return true;
+    case DALI_UINT32: v = *static_cast<const uint32_t *>(p); return true;
+    case DALI_UINT64: {
+      const uint64_t u = *static_cast<const uint64_t *>(p);
+      v = u > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(u);
+      return true;
+    }
+    case DALI_BOOL:
+      if (!allow_bool) return false;
+      v = *static_cast<const bool *>(p) ? 1 : 0;
+      return true;
     default: return false;
   }
+}
+
+/// The value of a one-element float16/float32/float64 sample; false for other types.
+bool FloatValue(DALIDataType type, const void *p, double &v) {
+  switch (type) {
+    case DALI_FLOAT16: v = static_cast<float>(*static_cast<const float16 *>(p)); return true;
+    case DALI_FLOAT: v = *static_cast<const float *>(p); return true;
+    case DALI_FLOAT64: v = *static_cast<const double *>(p); return true;
+    default: return false;
+  }
+}
+
+/// The tensor argument input `name`, checked to hold one value for each of the n samples.
+const TensorList<CPUBackend> &ArgumentBatch(const Workspace &ws, const char *name, int n) {
+  const TensorList<CPUBackend> &in = ws.ArgumentInput(name);
+  DALI_ENFORCE(in.num_samples() == n,
+               make_string(kOpName, ": argument `", name, "` has ", in.num_samples(),
+                           " samples, expected one per image (", n, ")."));
+  for (int i = 0; i < n; ++i)
+    if (volume(in.tensor_shape(i)) != 1)
+      DALI_FAIL(make_string(kOpName, ": argument `", name, "`, sample ", i, ": expected one "
+                            "value (a scalar or shape (1,)), got shape ", in.tensor_shape(i),
+                            "."));
+  return in;
+}
+
+/// One integer per sample of argument `source` or `apply`: an argument input of any integer type
+/// (or bool, when allow_bool), or a constant.
+std::vector<int64_t> IntegerArgument(const OpSpec &spec, const Workspace &ws, const char *name,
+                                     int n, bool allow_bool, const char *expected) {
+  if (!spec.HasTensorArgument(name))
+    return std::vector<int64_t>(n, spec.GetArgument<int>(name));
+  const TensorList<CPUBackend> &in = ArgumentBatch(ws, name, n);
+  std::vector<int64_t> values(n);
+  for (int i = 0; i < n; ++i)
+    if (!IntegerValue(in.type(), in.raw_tensor(i), allow_bool, values[i]))
+      DALI_FAIL(make_string(kOpName, ": argument `", name, "` must be ", expected, ", got ",
+                            NumpyTypeName(in.type()), "."));
+  return values;
+}
+
+/// One value per sample of argument `lam`: a float16/32/64 argument input, or a constant.
+std::vector<double> FloatArgument(const OpSpec &spec, const Workspace &ws, const char *name,
+                                  int n, const char *expected) {
+  if (!spec.HasTensorArgument(name))
+    return std::vector<double>(n, spec.GetArgument<float>(name));
+  const TensorList<CPUBackend> &in = ArgumentBatch(ws, name, n);
+  std::vector<double> values(n);
+  for (int i = 0; i < n; ++i)
+    if (!FloatValue(in.type(), in.raw_tensor(i), values[i]))
+      DALI_FAIL(make_string(kOpName, ": argument `", name, "` must be ", expected, ", got ",
+                            NumpyTypeName(in.type()), "."));
+  return values;
+}
+
+/// Fails, when a shared check (checks/mix_checks.h) found an error, with the operator's name and
+/// the check's message, whose leading "images: " or "labels: " becomes the operator's input.
+void Enforce(const std::string &error) {
+  if (error.empty()) return;
+  std::string message = error;
+  if (message.rfind("images: ", 0) == 0) message = "input 0 (images): " + message.substr(8);
+  if (message.rfind("labels: ", 0) == 0) message = "input 1 (labels): " + message.substr(8);
+  DALI_FAIL(make_string(kOpName, ": ", message, "."));
 }
 }  // namespace
 
@@ -78,96 +158,25 @@ SaliencyMixArgs::SaliencyMixArgs(const OpSpec &spec)
     : num_classes_(spec.GetArgument<int>("num_classes")),
       label_smoothing_(spec.GetArgument<float>("label_smoothing")),
       correct_lam_(spec.GetArgument<bool>("correct_lam")),
-      output_info_(spec.GetArgument<bool>("output_mix_info")),
-      source_("source", spec),
-      lam_("lam", spec),
-      apply_("apply", spec) {
-  const std::string mode = spec.GetArgument<std::string>("mode");
-  DALI_ENFORCE(mode == "elem" || mode == "batch",
-               make_string(kOpName, ": argument `mode` must be \"elem\" or \"batch\", got \"",
-                           mode, "\"."));
-  batch_mode_ = mode == "batch";
-  DALI_ENFORCE(num_classes_ >= 1, make_string(kOpName, ": argument `num_classes` must be at "
-                                              "least 1, got ", num_classes_, "."));
-  DALI_ENFORCE(label_smoothing_ >= 0.0f && label_smoothing_ < 1.0f,
-               make_string(kOpName, ": argument `label_smoothing` must be in [0, 1), got ",
-                           label_smoothing_, "."));
+      output_info_(spec.GetArgument<bool>("output_mix_info")) {
+  std::string error = dsm::CheckMixMode(spec.GetArgument<std::string>("mode"), batch_mode_);
+  if (error.empty()) error = dsm::CheckMixOptions(num_classes_, label_smoothing_);
+  Enforce(error);
 }
 
 void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
                             const TensorListShape<> &image_shape, DALIDataType image_type,
-                            const TensorLayout &, const TensorList<CPUBackend> &labels,
-                            const OpSpec &spec, const Workspace &ws, SaliencyMixBatch &batch) {
+                            const TensorList<CPUBackend> &labels, const OpSpec &spec,
+                            const Workspace &ws, SaliencyMixBatch &batch) const {
   DALI_ENFORCE(image_type == DALI_UINT8,
                make_string(kOpName, ": input 0 (images) must be uint8 (decoded images), got ",
-                           image_type, ". Apply it after cropping and before normalisation."));
+                           NumpyTypeName(image_type),
+                           ". Apply it after cropping and before normalisation."));
   const int n = image_shape.num_samples();
   const int ndim = image_shape.sample_dim();
   DALI_ENFORCE(ndim == 2 || ndim == 3,
                make_string(kOpName, ": input 0 (images) must be HWC or HW, got ", ndim,
                            " dimensions."));
-  const auto first = image_shape.tensor_shape(0);
-  for (int i = 1; i < n; ++i) {
-    if (image_shape.tensor_shape(i) != first)
-      DALI_FAIL(make_string(kOpName, ": input 0 (images): all images of a batch must have one "
-                            "size, but sample 0 is ", first, " and sample ", i, " is ",
-                            image_shape.tensor_shape(i), ". Crop or resize them to one size "
-                            "first (e.g. fn.random_resized_crop(size=224) or fn.resize)."));
-  }
-  batch.num_samples = n;
-  batch.height = static_cast<int>(first[0]);
-  batch.width = static_cast<int>(first[1]);
-  batch.channels = ndim == 3 ? static_cast<int>(first[2]) : 1;
-
-  DALI_ENFORCE(labels.num_samples() == n,
-               make_string(kOpName, ": input 1 (labels) has ", labels.num_samples(),
-                           " samples, expected ", n, "."));
-  batch.label_ids.clear();
-  batch.soft_labels.clear();
-  if (labels.type() == DALI_FLOAT) {
-    for (int i = 0; i < n; ++i) {
-      const int64_t len = volume(labels.tensor_shape(i));
-      if (len != num_classes_)
-        DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, ": float labels must be "
-                              "soft vectors of num_classes = ", num_classes_, " values, got shape ",
-                              labels.tensor_shape(i), "."));
-      batch.soft_labels.push_back(labels.tensor<float>(i));
-    }
-  } else {
-    batch.label_ids.resize(n);
-    for (int i = 0; i < n; ++i) {
-      int64_t id = 0;
-      if (volume(labels.tensor_shape(i)) != 1 || !ReadClassId(labels, i, id))
-        DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, ": expected an integer "
-                              "class id (scalar or shape (1,)) or a float32 soft vector of "
-                              "length num_classes, got ", labels.type(), " of shape ",
-                              labels.tensor_shape(i), "."));
-      if (id < 0 || id >= num_classes_)
-        DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, " has class ", id,
-                              ", expected 0 <= label < num_classes = ", num_classes_, "."));
-      batch.label_ids[i] = static_cast<int32_t>(id);
-    }
-  }
-
-  source_.Acquire(spec, ws, n);
-  lam_.Acquire(spec, ws, n);
-  apply_.Acquire(spec, ws, n);
-  std::vector<int32_t> source(n);
-  std::vector<float> lam(n);
-  std::vector<uint8_t> apply(n);
-  for (int i = 0; i < n; ++i) {
-    source[i] = source_[i].data[0];
-    lam[i] = lam_[i].data[0];
-    apply[i] = apply_[i].data[0] != 0;
-  }
-  const std::string error = dsm::CheckMixArguments(
-      n, batch.height, batch.width, batch.channels,
-      batch.label_ids.empty() ? nullptr : batch.label_ids.data(), num_classes_,
-      label_smoothing_, source.data(), lam.data(), apply.data(), batch.draws);
-  if (!error.empty())
-    DALI_FAIL(make_string(kOpName, ": ", error,
-                          error.rfind("images", 0) == 0 ? " (input 0)." : "."));
-
   output_desc.resize(output_info_ ? 5 : 2);
   output_desc[0] = {image_shape, DALI_UINT8};
   output_desc[1] = {uniform_list_shape(n, TensorShape<>(num_classes_)), DALI_FLOAT};
@@ -176,6 +185,75 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
     output_desc[3] = {uniform_list_shape(n, TensorShape<>()), DALI_FLOAT};
     output_desc[4] = {uniform_list_shape(n, TensorShape<>()), DALI_INT32};
   }
+  batch.config.num_samples = n;
+  batch.samples.clear();
+  if (n == 0) return;  // an empty batch (e.g. from a conditional) gives empty outputs
+  const auto first = image_shape.tensor_shape(0);
+  for (int i = 1; i < n; ++i) {
+    if (image_shape.tensor_shape(i) != first)
+      DALI_FAIL(make_string(kOpName, ": input 0 (images): all images of a batch must have one "
+                            "size, but sample 0 is ", first, " and sample ", i, " is ",
+                            image_shape.tensor_shape(i), ". Crop or resize them to one size "
+                            "first (e.g. fn.random_resized_crop(size=224) or fn.resize)."));
+  }
+  const int64_t channels = ndim == 3 ? first[2] : 1;
+  const std::string shape_error = dsm::CheckImageShape(first[0], first[1], channels);
+  Enforce(shape_error.empty() ? shape_error : "images: " + shape_error);
+  dsm::MixConfig &config = batch.config;
+  config.num_samples = n;
+  config.height = static_cast<int>(first[0]);
+  config.width = static_cast<int>(first[1]);
+  config.channels = static_cast<int>(channels);
+  config.num_classes = num_classes_;
+  config.label_smoothing = label_smoothing_;
+  config.batch_mode = batch_mode_;
+  config.correct_lam = correct_lam_;
+  batch.samples.assign(n, dsm::MixSample{});
+
+  // Labels: float soft vectors of num_classes values, or one integer class id per sample.
+  DALI_ENFORCE(labels.num_samples() == n,
+               make_string(kOpName, ": input 1 (labels) has ", labels.num_samples(),
+                           " samples, expected ", n, "."));
+  batch.soft = labels.type() == DALI_FLOAT;
+  if (batch.soft) {
+    for (int i = 0; i < n; ++i) {
+      const int64_t len = volume(labels.tensor_shape(i));
+      if (len != num_classes_)
+        DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, ": float labels must be "
+                              "soft vectors of num_classes = ", num_classes_, " values, got shape ",
+                              labels.tensor_shape(i), "."));
+      batch.samples[i].soft_label = labels.tensor<float>(i);
+    }
+  } else {
+    for (int i = 0; i < n; ++i) {
+      int64_t id = 0;
+      if (volume(labels.tensor_shape(i)) != 1 ||
+          !IntegerValue(labels.type(), labels.raw_tensor(i), false, id))
+        DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, ": expected an integer "
+                              "class id (scalar or shape (1,)) or a float32 soft vector of "
+                              "length num_classes, got ", NumpyTypeName(labels.type()), " of shape ",
+                              labels.tensor_shape(i), "."));
+      Enforce(dsm::CheckClassId(i, id, num_classes_));  // before narrowing to int32
+      batch.samples[i].label_id = static_cast<int32_t>(id);
+    }
+  }
+
+  // The draws, as argument inputs of the accepted types (or constants), range-checked while
+  // still wide, then narrowed.
+  const std::vector<int64_t> source = IntegerArgument(
+      spec, ws, "source", n, false, "an integer type (int32, as fn.batch_permutation gives)");
+  const std::vector<int64_t> apply = IntegerArgument(
+      spec, ws, "apply", n, true, "an integer type or bool (int32, as fn.random.coin_flip gives)");
+  const std::vector<double> lam =
+      FloatArgument(spec, ws, "lam", n, "float32 (as fn.random.beta gives), float64 or float16");
+  for (int i = 0; i < n; ++i) {
+    Enforce(dsm::CheckSource(i, source[i], n));
+    Enforce(dsm::CheckLam(i, lam[i]));
+    batch.samples[i].source = static_cast<int32_t>(source[i]);
+    batch.samples[i].lam = static_cast<float>(lam[i]);
+    batch.samples[i].apply = apply[i] != 0 ? 1 : 0;
+  }
+  Enforce(dsm::CheckMixArguments(config, batch.samples.data(), true));
 }
 
 template <>
@@ -188,52 +266,25 @@ void SaliencyMix<CPUBackend>::RunImpl(Workspace &ws) {
   auto &out_images = ws.Output<CPUBackend>(0);
   auto &out_labels = ws.Output<CPUBackend>(1);
   out_images.SetLayout(images.GetLayout());
+  std::vector<dsm::MixSample> &samples = batch_.samples;
+  for (int i = 0; i < batch_.config.num_samples; ++i) {
+    dsm::MixSample &s = samples[i];
+    s.image = images.tensor<uint8_t>(i);
+    s.out_image = out_images.mutable_tensor<uint8_t>(i);
+    s.out_label = out_labels.mutable_tensor<float>(i);
+    if (args_.output_info()) {
+      s.out_box = ws.Output<CPUBackend>(2).mutable_tensor<int32_t>(i);
+      s.out_lam = ws.Output<CPUBackend>(3).mutable_tensor<float>(i);
+      s.out_source = ws.Output<CPUBackend>(4).mutable_tensor<int32_t>(i);
+    }
+  }
   auto &pool = ws.GetThreadPool();
-  const SaliencyMixBatch &b = batch_;
-  const int n = b.num_samples, h = b.height, w = b.width, c = b.channels;
-  const bool batch_mode = args_.batch_mode();
-
-  // 1. Saliency peaks of the images that some applied pair centres its box on.
-  std::vector<uint8_t> needed(n);
-  std::vector<int32_t> peaks(2 * static_cast<size_t>(n), 0);
-  dsm::ImagesNeedingPeaks(b.draws.data(), n, batch_mode, needed.data());
-  for (int j = 0; j < n; ++j) {
-    if (!needed[j]) continue;
-    pool.AddWork([&, j](int) {
-      dsm::SaliencyPeakCpu(images.tensor<uint8_t>(j), h, w, c, &peaks[2 * j]);
-    }, static_cast<int64_t>(h) * w);
-  }
-  pool.RunAll();
-
-  // 2. Box, paste and labels, per sample.
-  for (int i = 0; i < n; ++i) {
-    pool.AddWork([&, i](int) {
-      const dsm::MixDraw draw = dsm::GoverningDraw(b.draws.data(), i, batch_mode);
-      const int32_t *peak = &peaks[2 * dsm::PeakImage(b.draws.data(), i, batch_mode)];
-      const dsm::MixDecision d =
-          dsm::DecideMix(h, w, draw.lam, draw.apply, peak[0], peak[1], args_.correct_lam());
-      const int j = draw.source;
-      dsm::PasteCpu(images.tensor<uint8_t>(i), images.tensor<uint8_t>(j),
-                    out_images.mutable_tensor<uint8_t>(i), h, w, c, d.box);
-      float *label = out_labels.mutable_tensor<float>(i);
-      if (b.soft())
-        dsm::MixSoftLabelsCpu(b.soft_labels[i], b.soft_labels[j], args_.num_classes(),
-                              args_.label_smoothing(), d.lam, label);
-      else
-        dsm::MixClassLabelsCpu(b.label_ids[i], b.label_ids[j], args_.num_classes(),
-                               args_.label_smoothing(), d.lam, label);
-      if (args_.output_info()) {
-        int32_t *box = ws.Output<CPUBackend>(2).mutable_tensor<int32_t>(i);
-        box[0] = d.box.y1;
-        box[1] = d.box.x1;
-        box[2] = d.box.y2;
-        box[3] = d.box.x2;
-        *ws.Output<CPUBackend>(3).mutable_tensor<float>(i) = d.lam;
-        *ws.Output<CPUBackend>(4).mutable_tensor<int32_t>(i) = j;
-      }
-    }, static_cast<int64_t>(h) * w);
-  }
-  pool.RunAll();
+  const dsm::ParallelFor on_pool = [&pool](int count, int64_t cost,
+                                          const std::function<void(int)> &body) {
+    for (int k = 0; k < count; ++k) pool.AddWork([&body, k](int) { body(k); }, cost);
+    pool.RunAll();
+  };
+  dsm::SaliencyMixCpu(batch_.config, samples.data(), on_pool);
 }
 
 DALI_REGISTER_OPERATOR(SaliencyMix, SaliencyMix<CPUBackend>, CPU);

@@ -9,20 +9,19 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/saliency_mix_cpu.h"
-#include "dali/pipeline/operator/arg_helper.h"
+#include "../kernels/saliency_mix_batch.h"
 #include "dali/pipeline/operator/checkpointing/stateless_operator.h"
 #include "dali/pipeline/operator/operator.h"
 
 namespace dali {
 
-/// The batch as the kernels see it, read and checked from the workspace (CPU and GPU alike).
+/// The batch as the kernels see it, read and checked from the workspace (CPU and GPU alike):
+/// the options and size, and per sample the label (host) and the draws. RunImpl adds the image
+/// and output pointers.
 struct SaliencyMixBatch {
-  int num_samples = 0, height = 0, width = 0, channels = 0;
-  std::vector<dsm::MixDraw> draws;
-  std::vector<int32_t> label_ids;             // class ids, when the labels are integers
-  std::vector<const float *> soft_labels;     // per-sample soft vectors, when they are floats
-  bool soft() const { return !soft_labels.empty(); }
+  dsm::MixConfig config;
+  std::vector<dsm::MixSample> samples;
+  bool soft = false;  // the labels are float soft vectors (samples[i].soft_label, host memory)
 };
 
 class SaliencyMixArgs {
@@ -30,24 +29,17 @@ class SaliencyMixArgs {
   explicit SaliencyMixArgs(const OpSpec &spec);
   /// Reads and validates inputs and argument inputs; describes the outputs.
   void Setup(std::vector<OutputDesc> &output_desc, const TensorListShape<> &image_shape,
-             DALIDataType image_type, const TensorLayout &layout,
-             const TensorList<CPUBackend> &labels, const OpSpec &spec, const Workspace &ws,
-             SaliencyMixBatch &batch);
-  bool batch_mode() const { return batch_mode_; }
-  bool correct_lam() const { return correct_lam_; }
+             DALIDataType image_type, const TensorList<CPUBackend> &labels, const OpSpec &spec,
+             const Workspace &ws, SaliencyMixBatch &batch) const;
   bool output_info() const { return output_info_; }
   int num_classes() const { return num_classes_; }
-  float label_smoothing() const { return label_smoothing_; }
 
  private:
   int num_classes_;
-  bool batch_mode_;
+  bool batch_mode_ = false;
   float label_smoothing_;
   bool correct_lam_;
   bool output_info_;
-  ArgValue<int32_t> source_;
-  ArgValue<float> lam_;
-  ArgValue<int32_t> apply_;
 };
 
 template <typename Backend>
@@ -58,8 +50,8 @@ class SaliencyMix : public StatelessOperator<Backend> {
  protected:
   bool SetupImpl(std::vector<OutputDesc> &output_desc, const Workspace &ws) override {
     const auto &images = ws.Input<Backend>(0);
-    args_.Setup(output_desc, images.shape(), images.type(), images.GetLayout(),
-                ws.Input<CPUBackend>(1), this->spec_, ws, batch_);
+    args_.Setup(output_desc, images.shape(), images.type(), ws.Input<CPUBackend>(1), this->spec_,
+                ws, batch_);
     return true;
   }
   void RunImpl(Workspace &ws) override;

@@ -1,10 +1,11 @@
-// CPU implementation of the fine-grained saliency map (see fine_grained_saliency_math.h for the arithmetic).
+// CPU implementation of the fine-grained saliency map (see fine_grained_saliency_math.h for the
+// arithmetic, docs/algorithm.md for the algorithm).
 //
 // Speed comes from the centre-surround loop. The integral image is padded on both sides so that
 // clipped window corners read the right values at unclipped indices; every row at every scale is
-// then straight-line float code over contiguous memory that the compiler vectorises (with an
-// AVX2 clone chosen at run time), exact IEEE division included. The six scales are fused per row
-// so that the integral rows stay in cache.
+// then straight-line float code over contiguous memory that the compiler vectorises (on x86-64,
+// with AVX-512 and AVX2 clones chosen at load time), exact IEEE division included. The six
+// scales are fused per row so that the integral rows stay in cache.
 #include "fine_grained_saliency_cpu.h"
 
 #include <algorithm>
@@ -13,9 +14,16 @@
 
 #include "fine_grained_saliency_math.h"
 
-// Hot loops get AVX-512 and AVX2 clones, picked at load time by the CPU (plain IEEE arithmetic
-// in every clone: no FMA contraction, see CMakeLists.txt).
-#define DSM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// Hot loops get AVX-512 and AVX2 clones on x86-64, picked at load time by the CPU (GCC's and
+// Clang's target_clones, through an ifunc). Every clone does plain IEEE arithmetic: no FMA
+// contraction (-ffp-contract=off, see CMakeLists.txt), so all clones give the same bits.
+// Elsewhere (aarch64, other compilers) the loops are compiled once for the target's baseline.
+#if defined(__x86_64__) && defined(__linux__) && \
+    ((defined(__GNUC__) && !defined(__clang__)) || (defined(__clang__) && __clang_major__ >= 14))
+#define DSM_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DSM_TARGET_CLONES
+#endif
 
 namespace dsm {
 namespace {
@@ -40,7 +48,7 @@ T *Sized(std::vector<T> &v, size_t n) {
   return v.data();
 }
 
-DSM_CPU_CLONES void GrayCpu(const uint8_t *image, int64_t pixels, int channels, uint8_t *gray) {
+DSM_TARGET_CLONES void GrayCpu(const uint8_t *image, int64_t pixels, int channels, uint8_t *gray) {
   if (channels == 1) {
     std::memcpy(gray, image, static_cast<size_t>(pixels));
     return;
@@ -52,7 +60,7 @@ DSM_CPU_CLONES void GrayCpu(const uint8_t *image, int64_t pixels, int channels, 
 }
 
 /// One 3x3 Gaussian blur, BORDER_REFLECT_101, separable integer sums: exact.
-DSM_CPU_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *hsum) {
+DSM_TARGET_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *hsum) {
   for (int y = 0; y < height; ++y) {
     const uint8_t *s = src + static_cast<int64_t>(y) * width;
     uint16_t *h = hsum + static_cast<int64_t>(y) * width;
@@ -84,7 +92,7 @@ static_assert(kPad == ScaleRadius(5) + 1, "padding must cover the largest scale"
 /// index above W reads column W: so the unclipped corner indices x - n + 1 and x + n + 1 read
 /// exactly the values at the clipped corners, and one straight-line loop over contiguous memory
 /// covers the border and the interior alike. Only the area uses the clipped corners.
-DSM_CPU_CLONES void ScaleRow(
+DSM_TARGET_CLONES void ScaleRow(
     const float *__restrict top, const float *__restrict bottom, int n, int width, int dy,
     const float *__restrict centre, int32_t *__restrict acc_on, int32_t *__restrict acc_off) {
   const float *__restrict top_lo = top - n + 1;
@@ -108,7 +116,7 @@ DSM_CPU_CLONES void ScaleRow(
 }
 
 /// The mixed map through the lookup tables, and its largest value.
-DSM_CPU_CLONES uint8_t MixedMapCpu(const uint16_t *__restrict sum_on,
+DSM_TARGET_CLONES uint8_t MixedMapCpu(const uint16_t *__restrict sum_on,
                                    const uint16_t *__restrict sum_off,
                                    const uint8_t *__restrict lut_on,
                                    const uint8_t *__restrict lut_off,
@@ -120,15 +128,12 @@ DSM_CPU_CLONES uint8_t MixedMapCpu(const uint16_t *__restrict sum_on,
   return peak_value;
 }
 
-DSM_CPU_CLONES void AddRows(const float *__restrict prev, const float *__restrict prefix,
+DSM_TARGET_CLONES void AddRows(const float *__restrict prev, const float *__restrict prefix,
                             float *__restrict cur, int width) {
   for (int x = 0; x < width; ++x) cur[x] = prev[x] + prefix[x];
 }
 
-}  // namespace
-
-namespace detail {
-
+/// Gray conversion and the two 3x3 Gaussian blurs; `gray` is H*W.
 void SmoothedGrayCpu(const uint8_t *image, int height, int width, int channels, uint8_t *gray) {
   CpuScratch &s = ThreadScratch();
   const int64_t pixels = static_cast<int64_t>(height) * width;
@@ -139,6 +144,8 @@ void SmoothedGrayCpu(const uint8_t *image, int height, int width, int channels, 
   BlurCpu(tmp, gray, height, width, hsum);
 }
 
+/// float32 integral image of `gray`, H+1 rows of W+1 values `stride` floats apart, accumulated
+/// in OpenCV's order: each row's prefix sums, then added to the row above in float32.
 void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, int stride) {
   std::fill(integral, integral + width + 1, 0.0f);
   thread_local std::vector<float> prefix;
@@ -148,7 +155,9 @@ void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, in
     const float *prev = integral + static_cast<int64_t>(y) * stride;
     float *cur = integral + static_cast<int64_t>(y + 1) * stride;
     cur[0] = 0.0f;
-    int32_t row_sum = 0;  // exact: at most 255 * width, converted exactly to float
+    // Exact: at most 255 * width < 2^24 (CheckImageShape refuses wider images), so the int32 sum
+    // neither overflows nor loses a bit when converted to float, and equals OpenCV's float sum.
+    int32_t row_sum = 0;
     for (int x = 0; x < width; ++x) {
       row_sum += g[x];
       prefix[x] = static_cast<float>(row_sum);
@@ -157,20 +166,21 @@ void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, in
   }
 }
 
-}  // namespace detail
+}  // namespace
 
 int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels,
                        SaliencyOutput out) {
+  if (height < 1 || width < 1) return 0;  // refused by CheckImageShape; tells the compiler too
   CpuScratch &s = ThreadScratch();
   const int64_t pixels = static_cast<int64_t>(height) * width;
   // Padded integral image: kPad columns on each side repeat columns 0 and W (see ScaleRow).
   const int stride = width + 1 + 2 * kPad;
 
   uint8_t *gray = Sized(s.gray, pixels);
-  detail::SmoothedGrayCpu(image, height, width, channels, gray);
+  SmoothedGrayCpu(image, height, width, channels, gray);
   float *padded = Sized(s.integral, static_cast<int64_t>(height + 1) * stride);
   float *integral = padded + kPad;  // column 0 of row 0
-  detail::IntegralCpu(gray, height, width, integral, stride);
+  IntegralCpu(gray, height, width, integral, stride);
   for (int y = 0; y <= height; ++y) {
     float *row = integral + static_cast<int64_t>(y) * stride;
     std::fill(row - kPad, row, row[0]);

@@ -14,18 +14,11 @@ struct SaliencyOutput {
 
 /// Computes OpenCV's StaticSaliencyFineGrained map of one image, bit for bit.
 ///
-/// `image` is uint8, HWC with `channels` 3 (RGB order) or 1 (gray), contiguous; height, width >= 1.
+/// `image` is uint8, HWC with `channels` 3 (RGB order) or 1 (gray), contiguous, of a shape that
+/// CheckImageShape (checks/image_checks.h) accepts. Throws std::bad_alloc when its per-thread
+/// scratch memory cannot grow.
 /// Returns the row-major index of the first maximum of the map (what np.argmax returns).
 int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels,
                        SaliencyOutput out);
-
-/// The steps of SaliencyMapCpu, exposed for tests and for the CUDA checks.
-namespace detail {
-/// Gray conversion and the two 3x3 Gaussian blurs; `gray` is H*W.
-void SmoothedGrayCpu(const uint8_t *image, int height, int width, int channels, uint8_t *gray);
-/// float32 integral image of `gray`, H+1 rows of W+1 values `stride` floats apart, accumulated
-/// in OpenCV's order.
-void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, int stride);
-}  // namespace detail
 
 }  // namespace dsm

@@ -1,5 +1,6 @@
 // Per-sample arithmetic of SaliencyMix (box, corrected lambda, soft labels), shared by the CPU
-// and CUDA paths. Semantics: SPEC section 4 (official SaliencyMix code, timm's label smoothing).
+// and CUDA paths. Semantics: docs/algorithm.md, "The box" and "Labels" (the official SaliencyMix
+// code's box rules, timm's label smoothing).
 #pragma once
 
 #include <cmath>
@@ -80,9 +81,10 @@ DSM_HD float SmoothLabel(float v, float smoothing, int num_classes) {
   return AddF(MulF(v, SubF(1.0f, smoothing)), DivF(smoothing, static_cast<float>(num_classes)));
 }
 
-/// Value of class `c` in the smoothed one-hot of class id `label`.
-DSM_HD float SmoothedOneHot(int label, int c, int num_classes, float smoothing) {
-  return SmoothLabel(c == label ? 1.0f : 0.0f, smoothing, num_classes);
+/// Value of class `c` of a label given as a soft vector, or (`soft` null) as the one-hot vector
+/// of class id `label_id`.
+DSM_HD float LabelValue(const float *soft, int label_id, int c) {
+  return soft ? soft[c] : (c == label_id ? 1.0f : 0.0f);
 }
 
 /// Mixed soft label of class `c`: y_target * lam + y_source * (1 - lam), float32 in that order.

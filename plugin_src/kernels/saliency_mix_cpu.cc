@@ -1,4 +1,4 @@
-// SaliencyMix steps on the CPU (see saliency_mix_cpu.h).
+// SaliencyMix on the CPU (see saliency_mix_cpu.h).
 #include "saliency_mix_cpu.h"
 
 #include <cstring>
@@ -7,6 +7,10 @@
 #include "fine_grained_saliency_cpu.h"
 
 namespace dsm {
+
+void SerialFor(int count, int64_t, const std::function<void(int)> &body) {
+  for (int k = 0; k < count; ++k) body(k);
+}
 
 void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, int32_t *peak_yx) {
   thread_local std::vector<uint8_t> map;
@@ -17,12 +21,6 @@ void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, 
   const int64_t peak = SaliencyMapCpu(image, height, width, channels, out);
   peak_yx[0] = static_cast<int32_t>(peak / width);
   peak_yx[1] = static_cast<int32_t>(peak % width);
-}
-
-void ImagesNeedingPeaks(const MixDraw *draws, int num_samples, bool batch_mode, uint8_t *needed) {
-  for (int j = 0; j < num_samples; ++j) needed[j] = 0;
-  for (int i = 0; i < num_samples; ++i)
-    if (GoverningDraw(draws, i, batch_mode).apply) needed[PeakImage(draws, i, batch_mode)] = 1;
 }
 
 void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int height, int width,
@@ -37,20 +35,50 @@ void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int he
   }
 }
 
-void MixClassLabelsCpu(int target_label, int source_label, int num_classes, float smoothing,
-                       float lam, float *out) {
+void MixLabelsCpu(const float *target_soft, int target_id, const float *source_soft,
+                  int source_id, int num_classes, float smoothing, float lam, float *out) {
   for (int c = 0; c < num_classes; ++c) {
-    out[c] = MixLabel(SmoothedOneHot(target_label, c, num_classes, smoothing),
-                      SmoothedOneHot(source_label, c, num_classes, smoothing), lam);
+    out[c] = MixLabel(SmoothLabel(LabelValue(target_soft, target_id, c), smoothing, num_classes),
+                      SmoothLabel(LabelValue(source_soft, source_id, c), smoothing, num_classes),
+                      lam);
   }
 }
 
-void MixSoftLabelsCpu(const float *target, const float *source, int num_classes, float smoothing,
-                      float lam, float *out) {
-  for (int c = 0; c < num_classes; ++c) {
-    out[c] = MixLabel(SmoothLabel(target[c], smoothing, num_classes),
-                      SmoothLabel(source[c], smoothing, num_classes), lam);
-  }
+void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
+                    const ParallelFor &parallel_for) {
+  const int n = config.num_samples, h = config.height, w = config.width, c = config.channels;
+  if (n <= 0) return;
+  const MixPlan plan = PlanMix(config, samples);
+  const int64_t pixels = static_cast<int64_t>(h) * w;
+
+  // 1. Saliency peaks of the images that some applied pair centres its box on.
+  std::vector<int32_t> peaks(2 * static_cast<size_t>(n), 0);
+  parallel_for(static_cast<int>(plan.peak_images.size()), pixels, [&](int k) {
+    const int j = plan.peak_images[k];
+    SaliencyPeakCpu(samples[j].image, h, w, c, &peaks[2 * static_cast<size_t>(j)]);
+  });
+
+  // 2. Per sample: box and weight, paste, label, optional outputs.
+  parallel_for(n, pixels * c, [&](int i) {
+    const MixDraw draw = GoverningDraw(plan.draws.data(), i, config.batch_mode);
+    const int32_t *peak =
+        &peaks[2 * static_cast<size_t>(PeakImage(plan.draws.data(), i, config.batch_mode))];
+    const MixDecision d =
+        DecideMix(h, w, draw.lam, draw.apply, peak[0], peak[1], config.correct_lam);
+    const MixSample &target = samples[i];
+    const MixSample &source = samples[draw.source];
+    PasteCpu(target.image, source.image, target.out_image, h, w, c, d.box);
+    MixLabelsCpu(target.soft_label, target.label_id, source.soft_label, source.label_id,
+                 config.num_classes, config.label_smoothing, d.lam, target.out_label);
+    if (target.out_box) {
+      target.out_box[0] = d.box.y1;
+      target.out_box[1] = d.box.x1;
+      target.out_box[2] = d.box.y2;
+      target.out_box[3] = d.box.x2;
+    }
+    if (target.out_lam) *target.out_lam = d.lam;
+    if (target.out_source) *target.out_source = draw.source;
+  });
 }
 
 }  // namespace dsm

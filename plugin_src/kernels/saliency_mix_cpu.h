@@ -1,38 +1,31 @@
-// SaliencyMix on the CPU, step by step (peak -> box -> paste -> labels), one sample per call so
-// that callers (DALI's thread pool, the C API) choose the parallelism.
+// SaliencyMix on the CPU: saliency peaks, boxes, paste and soft labels for a batch, the same
+// steps as the CUDA path (saliency_mix_cuda.h). The caller chooses the parallelism: DALI's thread
+// pool in the operator, one thread in the C API.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "mix_math.h"
+#include "saliency_mix_batch.h"
 
 namespace dsm {
 
-/// The random draws of one sample: its pair (source index), sampled lam and coin flip.
-struct MixDraw {
-  int32_t source = 0;
-  float lam = 1.0f;
-  bool apply = false;
-};
+/// Runs body(k) for every k in [0, count), in any order, possibly on several threads, and
+/// returns when all are done (rethrowing an exception of a body). `cost` is the rough work of
+/// one item, for schedulers that order by it.
+using ParallelFor =
+    std::function<void(int count, int64_t cost, const std::function<void(int)> &body)>;
 
-/// The lam and coin flip that govern sample i: its own (elem mode), or sample 0's (batch mode).
-inline MixDraw GoverningDraw(const MixDraw *draws, int i, bool batch_mode) {
-  MixDraw d = draws[i];
-  if (batch_mode) {
-    d.lam = draws[0].lam;
-    d.apply = draws[0].apply;
-  }
-  return d;
-}
+/// A ParallelFor that runs the items one after another on the calling thread.
+void SerialFor(int count, int64_t cost, const std::function<void(int)> &body);
 
-/// Index of the image whose saliency peak centres sample i's box: its own source (elem mode)
-/// or the source of sample 0 (batch mode).
-inline int PeakImage(const MixDraw *draws, int i, bool batch_mode) {
-  return batch_mode ? draws[0].source : draws[i].source;
-}
-
-/// needed[j] = 1 for each image j whose saliency peak some applied pair uses.
-void ImagesNeedingPeaks(const MixDraw *draws, int num_samples, bool batch_mode, uint8_t *needed);
+/// Mixes a batch: the saliency peaks of the images that applied pairs centre their boxes on,
+/// then per sample the box and weight (mix_math.h), the paste and the soft label, and the
+/// optional outputs. Arguments must be valid (checks/mix_checks.h: CheckMixArguments). Throws
+/// std::bad_alloc when scratch memory cannot be had.
+void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
+                    const ParallelFor &parallel_for);
 
 /// (y, x) of the first maximum of an image's saliency map (SaliencyMapCpu's argmax).
 void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, int32_t *peak_yx);
@@ -42,12 +35,9 @@ void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, 
 void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int height, int width,
               int channels, const Box &box);
 
-/// Soft label [num_classes] of a pair of integer class ids, with timm's label smoothing.
-void MixClassLabelsCpu(int target_label, int source_label, int num_classes, float smoothing,
-                       float lam, float *out);
-
-/// Soft label [num_classes] of a pair of soft (or one-hot) label vectors, smoothed likewise.
-void MixSoftLabelsCpu(const float *target, const float *source, int num_classes, float smoothing,
-                      float lam, float *out);
+/// Soft label [num_classes] of a pair, each label a soft vector or (soft pointer null) a class
+/// id, with timm's label smoothing: MixLabel(Smooth(target), Smooth(source), lam) per class.
+void MixLabelsCpu(const float *target_soft, int target_id, const float *source_soft,
+                  int source_id, int num_classes, float smoothing, float lam, float *out);
 
 }  // namespace dsm

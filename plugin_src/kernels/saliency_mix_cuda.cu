@@ -4,9 +4,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "mix_math.h"
 #include "fine_grained_saliency_cuda.h"
-#include "saliency_mix_cpu.h"
+#include "mix_math.h"
 
 namespace dsm {
 namespace {
@@ -16,47 +15,16 @@ size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 /// Device view of one pair, filled on the host except for the decision.
 struct MixDesc {
-  MixSampleCuda io;
+  MixSample io;
   const uint8_t *source_image;
   const float *source_soft_label;
   int32_t source_label_id;
-  float governing_lam;     // sample 0's in batch mode
+  float governing_lam;     // sample 0's in batch mode (GoverningDraw)
   int32_t governing_apply;
-  const int32_t *peak;     // (y, x) of the image the box is centred on
+  const int32_t *peak;     // (y, x) of the image the box is centred on (PeakImage)
   Box box;                 // decided on the device
   float lam;
 };
-
-struct MixLayout {
-  size_t descs = 0, peaks = 0, maps = 0, saliency = 0, total = 0;
-  size_t staging_descs = 0, staging_saliency = 0, staging_total = 0;
-  std::vector<int> peak_images;  // images whose saliency peak is needed
-};
-
-MixLayout PlanMix(const MixConfigCuda &c, const MixSampleCuda *samples) {
-  MixLayout l;
-  std::vector<MixDraw> draws(c.num_samples);
-  for (int i = 0; i < c.num_samples; ++i)
-    draws[i] = {samples[i].source, samples[i].lam, samples[i].apply != 0};
-  std::vector<uint8_t> needed(c.num_samples);
-  ImagesNeedingPeaks(draws.data(), c.num_samples, c.batch_mode, needed.data());
-  for (int j = 0; j < c.num_samples; ++j)
-    if (needed[j]) l.peak_images.push_back(j);
-  const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  std::vector<SaliencySample> peak_samples(l.peak_images.size());
-  for (auto &s : peak_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
-  l.descs = 0;
-  l.peaks = AlignUp(sizeof(MixDesc) * c.num_samples);
-  l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * c.num_samples);
-  l.saliency = l.maps + AlignUp(pixels) * l.peak_images.size();
-  l.total = l.saliency +
-            SaliencyCudaScratchBytes(peak_samples.data(), static_cast<int>(peak_samples.size()));
-  l.staging_descs = 0;
-  l.staging_saliency = AlignUp(sizeof(MixDesc) * c.num_samples);
-  l.staging_total =
-      l.staging_saliency + SaliencyCudaStagingBytes(static_cast<int>(l.peak_images.size()));
-  return l;
-}
 
 __global__ void DecideKernel(MixDesc *descs, int n, int height, int width, bool correct_lam) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -95,9 +63,8 @@ __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothi
   const MixDesc &d = descs[blockIdx.y];
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < num_classes;
        c += gridDim.x * blockDim.x) {
-    const float t = d.io.soft_label ? d.io.soft_label[c] : (c == d.io.label_id ? 1.0f : 0.0f);
-    const float s =
-        d.source_soft_label ? d.source_soft_label[c] : (c == d.source_label_id ? 1.0f : 0.0f);
+    const float t = LabelValue(d.io.soft_label, d.io.label_id, c);
+    const float s = LabelValue(d.source_soft_label, d.source_label_id, c);
     d.io.out_label[c] = MixLabel(SmoothLabel(t, smoothing, num_classes),
                                  SmoothLabel(s, smoothing, num_classes), d.lam);
   }
@@ -111,52 +78,69 @@ __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothi
 
 }  // namespace
 
-size_t SaliencyMixCudaScratchBytes(const MixConfigCuda &config, const MixSampleCuda *samples) {
-  return PlanMix(config, samples).total;
+MixPlanCuda PlanSaliencyMixCuda(const MixConfig &c, const MixSample *samples) {
+  MixPlanCuda l;
+  l.config = c;
+  l.mix = PlanMix(c, samples);
+  const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
+  const size_t num_peaks = l.mix.peak_images.size();
+  const size_t pixels = static_cast<size_t>(c.height) * c.width;
+  std::vector<SaliencySample> peak_samples(num_peaks);
+  for (auto &s : peak_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
+  l.descs = 0;
+  l.peaks = AlignUp(sizeof(MixDesc) * n);
+  l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * n);
+  l.saliency = l.maps + AlignUp(pixels) * num_peaks;
+  l.scratch_bytes =
+      l.saliency + SaliencyCudaScratchBytes(peak_samples.data(), static_cast<int>(num_peaks));
+  l.staging_descs = 0;
+  l.staging_saliency = AlignUp(sizeof(MixDesc) * n);
+  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(static_cast<int>(num_peaks));
+  return l;
 }
 
-size_t SaliencyMixCudaStagingBytes(const MixConfigCuda &config, const MixSampleCuda *samples) {
-  return PlanMix(config, samples).staging_total;
-}
-
-cudaError_t SaliencyMixCuda(const MixConfigCuda &c, const MixSampleCuda *samples, void *scratch,
+cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void *scratch,
                             size_t scratch_bytes, void *staging, size_t staging_bytes,
                             cudaStream_t stream) {
+  const MixConfig &c = l.config;
   const int n = c.num_samples;
   if (n <= 0) return cudaSuccess;
-  const MixLayout l = PlanMix(c, samples);
-  if (scratch_bytes < l.total || staging_bytes < l.staging_total) return cudaErrorInvalidValue;
+  if (scratch_bytes < l.scratch_bytes || staging_bytes < l.staging_bytes)
+    return cudaErrorInvalidValue;
   auto *base = static_cast<uint8_t *>(scratch);
   auto *descs = reinterpret_cast<MixDesc *>(base + l.descs);
   auto *peaks = reinterpret_cast<int32_t *>(base + l.peaks);
   auto *host = static_cast<uint8_t *>(staging);
   auto *host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
+  const std::vector<int> &peak_images = l.mix.peak_images;
+  const MixDraw *draws = l.mix.draws.data();
 
   // 1. Saliency peaks of the images that the applied pairs centre their boxes on.
   const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  std::vector<SaliencySample> peak_samples(l.peak_images.size());
-  for (size_t k = 0; k < l.peak_images.size(); ++k) {
-    const int j = l.peak_images[k];
+  std::vector<SaliencySample> peak_samples(peak_images.size());
+  for (size_t k = 0; k < peak_images.size(); ++k) {
+    const int j = peak_images[k];
     peak_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k, peaks + 2 * j,
                        c.height, c.width, c.channels};
   }
   if (!peak_samples.empty()) {
     DSM_CUDA_TRY(SaliencyCuda(peak_samples.data(), static_cast<int>(peak_samples.size()), false,
-                              base + l.saliency, l.total - l.saliency,
+                              base + l.saliency, l.scratch_bytes - l.saliency,
                               host + l.staging_saliency, stream));
   }
 
-  // 2. Per-pair descriptors: the governing draw, the source, the peak.
+  // 2. Per-pair descriptors: the governing draw, the source, the peak (the CPU path's rules).
   for (int i = 0; i < n; ++i) {
+    const MixDraw draw = GoverningDraw(draws, i, c.batch_mode);
+    const MixSample &source = samples[draw.source];
     MixDesc d{};
     d.io = samples[i];
-    const int j = samples[i].source;
-    d.source_image = samples[j].image;
-    d.source_soft_label = samples[j].soft_label;
-    d.source_label_id = samples[j].label_id;
-    d.governing_lam = c.batch_mode ? samples[0].lam : samples[i].lam;
-    d.governing_apply = c.batch_mode ? samples[0].apply : samples[i].apply;
-    d.peak = d.governing_apply ? peaks + 2 * (c.batch_mode ? samples[0].source : j) : nullptr;
+    d.source_image = source.image;
+    d.source_soft_label = source.soft_label;
+    d.source_label_id = source.label_id;
+    d.governing_lam = draw.lam;
+    d.governing_apply = draw.apply ? 1 : 0;
+    d.peak = draw.apply ? peaks + 2 * PeakImage(draws, i, c.batch_mode) : nullptr;
     host_descs[i] = d;
   }
   DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(MixDesc) * n, cudaMemcpyHostToDevice,

@@ -1,5 +1,7 @@
 // SaliencyMix on an NVIDIA GPU: saliency peaks, boxes, paste and soft labels for a batch,
-// stream-ordered, identical to the CPU steps of saliency_mix_cpu.h.
+// stream-ordered, identical to the CPU path (saliency_mix_cpu.h): the same plan (PlanMix), the
+// same governing-draw and peak-image rules (saliency_mix_batch.h), the same arithmetic
+// (mix_math.h).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -7,38 +9,32 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "saliency_mix_batch.h"
+
 namespace dsm {
 
-/// One sample. Pointers are device pointers; the draws and the class id are host values.
-struct MixSampleCuda {
-  const uint8_t *image = nullptr;      ///< HWC uint8 (all samples one size)
-  uint8_t *out_image = nullptr;        ///< mixed image, same size
-  const float *soft_label = nullptr;   ///< [num_classes] soft vector, or null: use label_id
-  float *out_label = nullptr;          ///< [num_classes] mixed soft label
-  int32_t *out_box = nullptr;          ///< optional [4] y1, x1, y2, x2
-  float *out_lam = nullptr;            ///< optional target weight
-  int32_t *out_source = nullptr;       ///< optional source index
-  int32_t label_id = 0;                ///< class id when soft_label is null
-  int32_t source = 0;                  ///< the pair of this sample (index in the batch)
-  float lam = 1.0f;                    ///< sampled target weight
-  int32_t apply = 0;                   ///< coin flip
+/// Everything SaliencyMixCuda decides on the host before it runs, made once per batch by
+/// PlanSaliencyMixCuda: the batch's plan, and the sizes (and the internal offsets) of its device
+/// scratch and host staging buffers, which the caller allocates.
+struct MixPlanCuda {
+  MixConfig config;
+  MixPlan mix;
+  size_t scratch_bytes = 0;  ///< device memory SaliencyMixCuda needs
+  size_t staging_bytes = 0;  ///< host memory SaliencyMixCuda needs (pinned for async uploads)
+  // Offsets inside the scratch (device) and staging (host) buffers.
+  size_t descs = 0, peaks = 0, maps = 0, saliency = 0;
+  size_t staging_descs = 0, staging_saliency = 0;
 };
 
-struct MixConfigCuda {
-  int num_samples = 0, height = 0, width = 0, channels = 0, num_classes = 0;
-  float label_smoothing = 0.0f;
-  bool batch_mode = false, correct_lam = true;
-};
+/// Plans a batch. `samples` must be valid (checks/mix_checks.h: CheckMixArguments).
+MixPlanCuda PlanSaliencyMixCuda(const MixConfig &config, const MixSample *samples);
 
-/// Device scratch and host staging bytes for SaliencyMixCuda (they depend on the draws).
-size_t SaliencyMixCudaScratchBytes(const MixConfigCuda &config, const MixSampleCuda *samples);
-size_t SaliencyMixCudaStagingBytes(const MixConfigCuda &config, const MixSampleCuda *samples);
-
-/// Mixes a batch on `stream`. Arguments must be valid (see CheckMixArguments); `staging` is host
-/// memory (pinned for a fully asynchronous call) that must live until the stream reaches this
-/// work, unless pageable. Returns the first CUDA error.
-cudaError_t SaliencyMixCuda(const MixConfigCuda &config, const MixSampleCuda *samples,
-                            void *scratch, size_t scratch_bytes, void *staging,
-                            size_t staging_bytes, cudaStream_t stream);
+/// Mixes a batch on `stream` as planned (`samples` as given to PlanSaliencyMixCuda). `scratch`
+/// is device memory of at least plan.scratch_bytes; `staging` is host memory of at least
+/// plan.staging_bytes (pinned for a fully asynchronous call) that must live until the stream
+/// reaches this work, unless pageable. Returns the first CUDA error.
+cudaError_t SaliencyMixCuda(const MixPlanCuda &plan, const MixSample *samples, void *scratch,
+                            size_t scratch_bytes, void *staging, size_t staging_bytes,
+                            cudaStream_t stream);
 
 }  // namespace dsm

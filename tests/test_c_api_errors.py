@@ -1,0 +1,160 @@
+"""The C API never lets a C++ exception out: failures come back as codes and messages.
+
+An allocation failure inside the kernels (forced by lowering RLIMIT_AS in a subprocess) must
+reach Python as a ValueError that says memory ran out, not abort the process with
+``terminate called after throwing an instance of 'std::bad_alloc'`` (exit code 134).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import textwrap
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from dali_saliencymix import _libs
+from dali_saliencymix.kernels import saliency_map
+
+
+@lru_cache(maxsize=1)
+def raw_library() -> ctypes.CDLL:
+    """The kernels library with this test's own declarations (dsm_c_api.h), so that these tests
+    reach the C checks even where the Python entry points check first."""
+    lib = ctypes.CDLL(str(_libs.library_path(_libs.KERNELS_NAME)))
+    p, i32 = ctypes.c_void_p, ctypes.c_int32
+    lib.dsm_last_error.restype = ctypes.c_char_p
+    lib.dsm_saliency_mix_cpu.restype = i32
+    lib.dsm_saliency_mix_cpu.argtypes = [p, i32, i32, i32, i32, p, p, i32, ctypes.c_float,
+                                         p, p, p, i32, i32, p, p, p, p]  # fmt: skip
+    return lib
+
+
+def raw_mix_cpu(images, soft, source, lam, apply, label_smoothing=0.0):
+    """dsm_saliency_mix_cpu on soft labels; returns (status, message, mixed labels)."""
+    n, h, w, c = images.shape
+    classes = soft.shape[1]
+    out_images = np.empty_like(images)
+    out_labels = np.empty((n, classes), np.float32)
+    status = raw_library().dsm_saliency_mix_cpu(
+        images.ctypes.data, n, h, w, c, None, soft.ctypes.data, classes,
+        ctypes.c_float(label_smoothing), source.ctypes.data, lam.ctypes.data, apply.ctypes.data,
+        0, 1, out_images.ctypes.data, out_labels.ctypes.data, None, None,
+    )  # fmt: skip
+    return status, raw_library().dsm_last_error().decode() if status else "", out_labels
+
+
+# The child allocates its inputs (and, in the numpy entry points, its outputs) first, then
+# lowers its address-space limit to what it uses plus the outputs plus a margin smaller than the
+# kernel's first scratch buffer (one H*W image), so that the kernel's allocation fails.
+CHILD = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    from dali_saliencymix.kernels import saliency_map, saliency_mix_numpy
+
+    H = W = 4096
+    MARGIN = 12 << 20  # < H * W = 16 MiB, the kernel's first buffer
+
+    def used_bytes():
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmSize")
+
+    def limit(extra):
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (used_bytes() + extra + MARGIN, hard))
+
+    which = sys.argv[1]
+    try:
+        if which == "mix":
+            n = 2
+            images = np.full((n, H, W, 1), 7, np.uint8)
+            labels = np.arange(n, dtype=np.int32)
+            source = np.array([1, 0], np.int32)
+            lam = np.full(n, 0.5, np.float32)
+            apply = np.ones(n, np.uint8)
+            limit(n * H * W)  # the mixed images the entry point allocates
+            saliency_mix_numpy(images, labels, num_classes=n, source=source, lam=lam,
+                               apply=apply)
+        else:
+            image = np.full((H, W), 7, np.uint8)
+            limit(H * W)  # the map the entry point allocates
+            saliency_map(image)
+    except ValueError as err:
+        print("VALUE_ERROR:", err)
+        sys.exit(0)
+    except MemoryError as err:  # Python itself ran out first: the margin is wrong
+        print("PYTHON_MEMORY_ERROR:", err)
+        sys.exit(3)
+    print("NO_ERROR")
+    sys.exit(4)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
+@pytest.mark.parametrize(
+    ("which", "entry"), [("mix", "dsm_saliency_mix_cpu"), ("map", "dsm_saliency_cpu")]
+)
+def test_allocation_failure_is_an_error_not_an_abort(which: str, entry: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, which],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    report = f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr[-2000:]}"
+    assert done.returncode == 0, report
+    assert "VALUE_ERROR:" in done.stdout, report
+    message = done.stdout.split("VALUE_ERROR:", 1)[1]
+    assert entry in message and "out of memory" in message, report
+    assert "bad_alloc" in message, report
+
+
+def test_errors_name_the_entry_point_and_leave_the_next_call_working(rng) -> None:
+    with pytest.raises(ValueError, match="dsm_saliency_cpu: image: expected a non-empty image"):
+        saliency_map(np.zeros((0, 4), np.uint8))
+    image = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    saliency, _ = saliency_map(image)
+    assert saliency.shape == (16, 16)
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"), [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf"), (-0.25, "-0.25")]
+)
+def test_soft_labels_must_be_finite_and_non_negative(bad: float, shown: str) -> None:
+    soft = np.full((3, 4), 0.25, np.float32)
+    soft[1, 2] = bad
+    status, message, _ = raw_mix_cpu(
+        np.zeros((3, 8, 8, 3), np.uint8),
+        soft,
+        np.array([1, 2, 0], np.int32),
+        np.full(3, 0.5, np.float32),
+        np.ones(3, np.uint8),
+    )
+    assert status != 0
+    assert message.startswith("dsm_saliency_mix_cpu: labels: sample 1, class 2 is " + shown)
+    assert "expected a finite value >= 0" in message
+
+
+def test_negative_zero_and_zero_soft_labels_are_valid() -> None:
+    soft = np.zeros((2, 3), np.float32)
+    soft[0, 0] = -0.0
+    soft[1, 1] = 1.0
+    status, message, mixed = raw_mix_cpu(
+        np.zeros((2, 8, 8, 3), np.uint8),
+        soft,
+        np.array([1, 0], np.int32),
+        np.full(2, 0.5, np.float32),
+        np.zeros(2, np.uint8),
+    )
+    assert status == 0, message
+    np.testing.assert_array_equal(mixed, np.abs(soft))

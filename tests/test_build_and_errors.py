@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+
 import numpy as np
 import nvidia.dali as dali
 import pytest
@@ -10,15 +15,36 @@ import dali_saliencymix
 from dali_saliencymix import _libs, c_api, saliency_map
 
 
+def recorded_build_info() -> ModuleType:
+    """The _build_info.py of the libraries in use: the installed module, or the one CMake wrote
+    next to the libraries of a development build (DSM_LIB_DIR)."""
+    path = _libs.library_dir() / "_build_info.py"
+    if os.environ.get("DSM_LIB_DIR") and path.exists():
+        spec = importlib.util.spec_from_file_location("_dsm_dev_build_info", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return importlib.import_module("dali_saliencymix._build_info")
+
+
 def test_build_records_dali_and_cuda_versions() -> None:
-    info = dali_saliencymix.build_info()
-    assert info["dali_version"] == dali.__version__
-    assert info["version"] == dali_saliencymix.__version__
-    if info["with_cuda"]:
-        major, minor = (int(v) for v in str(info["cuda_toolkit_version"]).split(".")[:2])
+    info = recorded_build_info()
+    assert info.DALI_VERSION == dali.__version__
+    # DALI's CUDA: __cuda_version__ joins the digits (12986 for 12.9.86); the major is the first
+    # two, as DALI reads it, and the wheel's name says it too (nvidia-dali-cuda120).
+    assert info.DALI_CUDA_VERSION == str(dali.__cuda_version__)
+    assert info.DALI_CUDA_MAJOR == str(int(str(dali.__cuda_version__)[:2]))
+    assert info.DALI_DISTRIBUTION == f"nvidia-dali-cuda{info.DALI_CUDA_MAJOR}0"
+    if info.WITH_CUDA:
+        major, minor = (int(v) for v in info.CUDA_TOOLKIT_VERSION.split(".")[:2])
         assert c_api.cuda_toolkit_version() == major * 1000 + minor * 10
+        assert info.CUDA_ARCHITECTURES
     else:
         assert c_api.cuda_toolkit_version() == 0
+        assert info.CUDA_TOOLKIT_VERSION == "" and info.CUDA_ARCHITECTURES == ""
+    if not os.environ.get("DSM_LIB_DIR"):  # the package reports what its build recorded
+        assert dali_saliencymix.build_info()["dali_version"] == info.DALI_VERSION
+        assert info.VERSION == dali_saliencymix.__version__
 
 
 def test_other_dali_version_is_refused_with_a_remedy() -> None:

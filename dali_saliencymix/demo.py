@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from nvidia.dali import fn, pipeline_def, types
-from nvidia.dali.pipeline import Pipeline
+from nvidia.dali import fn, pipeline_def
 
-from dali_saliencymix.dataset import scan_image_folder
+from dali_saliencymix.dataset import ImageFolder, scan_image_folder
 from dali_saliencymix.kernels import saliency_map
 from dali_saliencymix.mix import saliency_mix
-from dali_saliencymix.pipeline import READER, MixConfig, train_pipeline
+from dali_saliencymix.pipeline import DataPipeline, MixConfig, decode, read_files, train_pipeline
 from dali_saliencymix.preview import mix_sheet
 
 PHOTO_DIR = Path(__file__).resolve().parent / "data" / "photos"
@@ -28,19 +27,20 @@ def to_numpy(batch: object) -> list[np.ndarray]:
 
 
 def preview_pipeline(
-    root: Path, batch_size: int, device_id: int | None, size: int, mix: MixConfig, seed: int
-) -> Pipeline:
-    """Reader -> decode with random crop -> resize -> SaliencyMix with its box, lam and source."""
+    dataset: ImageFolder,
+    batch_size: int,
+    device_id: int | None,
+    size: int,
+    mix: MixConfig,
+    seed: int,
+) -> DataPipeline:
+    """read_files -> decode with random crop -> resize -> SaliencyMix with its box, lam, source."""
     gpu = device_id is not None
 
     @pipeline_def(batch_size=batch_size, num_threads=2, device_id=device_id, seed=seed)
     def pipe():  # noqa: ANN202
-        jpegs, labels = fn.readers.file(
-            file_root=str(root), random_shuffle=True, name=READER, seed=seed
-        )
-        images = fn.decoders.image_random_crop(
-            jpegs, device="mixed" if gpu else "cpu", output_type=types.RGB, random_area=[0.35, 1.0]
-        )
+        encoded, labels = read_files(dataset, shuffle=True, seed=seed)
+        images = decode(encoded, device="mixed" if gpu else "cpu", random_area=(0.35, 1.0))
         images = fn.resize(images, resize_x=size, resize_y=size)
         mixed, _, boxes, lams, sources = saliency_mix(
             images, labels, **mix.op_kwargs(), return_info=True
@@ -49,11 +49,11 @@ def preview_pipeline(
 
     p = pipe()
     p.build()
-    return p
+    return DataPipeline(p, dataset)
 
 
 def write_preview(
-    root: Path,
+    root: Path | ImageFolder,
     out: Path,
     *,
     batch_size: int = 8,
@@ -62,10 +62,19 @@ def write_preview(
     mix: MixConfig | None = None,
     seed: int = 1,
 ) -> Path:
-    """A grid of mixed images (box outlined), their sources, the sources' saliency heat maps."""
-    folder = scan_image_folder(root, mix.num_classes if mix else None)
+    """A grid of mixed images (box outlined), their sources, the sources' saliency heat maps.
+
+    The captions name the classes by the dataset's class map (the ids the reader gives).
+    """
+    if size < 1 or batch_size < 1:
+        raise ValueError(f"preview: size and batch size must be >= 1, got {size}, {batch_size}")
+    folder = (
+        root
+        if isinstance(root, ImageFolder)
+        else scan_image_folder(root, mix.num_classes if mix else None)
+    )
     mix = mix or MixConfig(num_classes=folder.num_classes)
-    p = preview_pipeline(root, batch_size, device_id, size, mix, seed)
+    p = preview_pipeline(folder, batch_size, device_id, size, mix, seed)
     images, labels, mixed, boxes, lams, sources = (to_numpy(o) for o in p.run())
     maps = [saliency_map(im)[0] for im in images]
     return mix_sheet(
@@ -90,7 +99,7 @@ class BenchRow:
 
 
 def bench_pipelines(
-    root: Path,
+    root: Path | ImageFolder,
     *,
     device_id: int | None,
     batch_size: int,
@@ -101,7 +110,11 @@ def bench_pipelines(
     progress: Callable[[int], None] | None = None,
 ) -> list[BenchRow]:
     """Images per second of the training pipeline without and with SaliencyMix (same run)."""
-    folder = scan_image_folder(root)
+    if batches < 1 or batch_size < 1 or size < 1:
+        raise ValueError(
+            f"bench: batches, batch size and size must be >= 1, got {batches}, {batch_size}, {size}"
+        )
+    folder = root if isinstance(root, ImageFolder) else scan_image_folder(root)
     mix = mix or MixConfig(num_classes=folder.num_classes)
     variants = [
         ("no mixing", MixConfig(num_classes=mix.num_classes, enabled=False)),
@@ -110,7 +123,7 @@ def bench_pipelines(
     rows = []
     for name, config in variants:
         p = train_pipeline(
-            root,
+            folder,
             batch_size=batch_size,
             num_threads=num_threads,
             device_id=device_id,

@@ -9,11 +9,12 @@ from nvidia.dali.pipeline import Pipeline
 from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
-from dali_saliencymix.pipeline import READER
+from dali_saliencymix.check import DataError, explain_failure
+from dali_saliencymix.pipeline import READER, DataPipeline
 
 
 class SaliencyMixIterator:
-    """Batches of ``(images, soft_targets)`` from one or more pipelines of ``train_pipeline``.
+    """Batches of ``(images, soft_targets)`` from pipelines of ``train_pipeline``/``val_pipeline``.
 
     Built on DALI's ``DALIGenericIterator``: ``len()`` is the number of batches per epoch (sized
     from the reader, per shard), DALI's last-batch policies apply (``PARTIAL`` by default: each
@@ -23,25 +24,37 @@ class SaliencyMixIterator:
     targets are float32 ``[B, num_classes]`` rows that sum to 1 and feed
     ``torch.nn.functional.cross_entropy`` directly. With several pipelines (one per GPU in one
     process) each item is a list of such pairs.
+
+    The iterator counts epochs (``epoch``; pass ``start_epoch`` when resuming) and reports
+    whether they are mixed (``mix_enabled``, from the pipelines' mix-off switch). A file that
+    DALI cannot read or decode mid-epoch raises :class:`~dali_saliencymix.check.DataError`
+    naming the file (see ``dali_saliencymix.check.explain_failure``). Plain DALI pipelines are
+    accepted too (no switch, no file names).
     """
 
     def __init__(
         self,
-        pipelines: Pipeline | Sequence[Pipeline],
+        pipelines: DataPipeline | Pipeline | Sequence[DataPipeline | Pipeline],
         *,
         last_batch_policy: LastBatchPolicy = LastBatchPolicy.PARTIAL,
         reader_name: str = READER,
         auto_reset: bool = True,
         start_epoch: int = 0,
     ) -> None:
-        self.pipelines = [pipelines] if isinstance(pipelines, Pipeline) else list(pipelines)
-        self._iterator = DALIGenericIterator(
-            self.pipelines,
-            ["data", "label"],
-            reader_name=reader_name,
-            last_batch_policy=last_batch_policy,
-            auto_reset=auto_reset,
-        )
+        if isinstance(pipelines, (DataPipeline, Pipeline)):
+            pipelines = [pipelines]
+        self.sources = [p for p in pipelines if isinstance(p, DataPipeline)]
+        self.pipelines = [p.pipeline if isinstance(p, DataPipeline) else p for p in pipelines]
+        try:  # DALI's iterator runs the first batch now
+            self._iterator = DALIGenericIterator(
+                self.pipelines,
+                ["data", "label"],
+                reader_name=reader_name,
+                last_batch_policy=last_batch_policy,
+                auto_reset=auto_reset,
+            )
+        except RuntimeError as err:
+            raise self._named(err) from err
         self.epoch = start_epoch  # pass the epoch restored from a checkpoint
 
     def __len__(self) -> int:
@@ -56,16 +69,25 @@ class SaliencyMixIterator:
         except StopIteration:
             self.epoch += 1
             raise
+        except RuntimeError as err:
+            raise self._named(err) from err
         pairs = [(o["data"], o["label"]) for o in outputs]
         return pairs[0] if len(pairs) == 1 else pairs
 
     @property
+    def classes(self) -> list[str] | None:
+        """Class names in id order, from the first pipeline's dataset (None for plain ones)."""
+        return self.sources[0].classes if self.sources else None
+
+    @property
     def mix_enabled(self) -> bool:
         """Whether the batches of the current epoch are mixed (see ``MixConfig.mix_off_epoch``)."""
-        switch = getattr(self.pipelines[0], "mix_switch", None)
-        if switch is None:
-            return False
-        return switch.mix_off_epoch is None or self.epoch < switch.mix_off_epoch
+        return bool(self.sources) and self.sources[0].mix_enabled(self.epoch)
+
+    def _named(self, err: RuntimeError) -> RuntimeError:
+        """A DataError naming the file behind a DALI error, or the error itself."""
+        message = explain_failure(err, [s.dataset for s in self.sources])
+        return DataError(message) if message else err
 
     def checkpoints(self) -> list[str]:
         """DALI checkpoints of the pipelines (needs ``enable_checkpointing=True``)."""

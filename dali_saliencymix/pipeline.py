@@ -1,22 +1,51 @@
 """Pipeline factories modelled on DALI's ResNet-50 example, with SaliencyMix built in.
 
-Training: file reader (folder of class sub-folders, or a file list) with sharding and shuffling ->
-decode with random crop (GPU ``"mixed"`` or CPU) -> resize -> SaliencyMix -> flip + normalise.
-Validation: reader -> decode -> resize shorter side -> centre crop + normalise, hard labels.
-``device_id=None`` builds an all-CPU pipeline that runs without a GPU.
+The graph steps, shared by the training, validation and preview pipelines:
+
+- :func:`read_files`: the dataset's files and class ids (``fn.readers.file`` over the list that
+  :mod:`dali_saliencymix.dataset` defines), sharded and shuffled;
+- :func:`decode`: decode (with a random crop window for training) on the GPU or CPU;
+- :func:`mix_labels`: SaliencyMix with its mix-off switch, one-hot targets, or class ids;
+- :func:`normalise`: flip, normalise, CHW or HWC float.
+
+Training: read_files -> decode with random crop -> resize -> mix_labels -> normalise.
+Validation: read_files -> decode -> resize shorter side -> normalise with centre crop.
+``device_id=None`` builds an all-CPU pipeline that runs without a GPU. The factories return a
+:class:`DataPipeline`: the built DALI pipeline, the dataset it reads and its mix-off switch.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from nvidia.dali import fn, pipeline_def, types
+from nvidia.dali.data_node import DataNode
 from nvidia.dali.pipeline import Pipeline
 
+from dali_saliencymix.check import DataError, explain_failure
+from dali_saliencymix.dataset import ImageFolder, load_dataset
 from dali_saliencymix.mix import saliency_mix
 from dali_saliencymix.mix_options import MixConfig
+
+__all__ = [
+    "READER",
+    "DataPipeline",
+    "MixConfig",
+    "MixSwitch",
+    "decode",
+    "iterations_per_epoch",
+    "mix_labels",
+    "normalise",
+    "read_files",
+    "train_pipeline",
+    "val_pipeline",
+]
 
 READER = "Reader"
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
@@ -46,10 +75,54 @@ class MixSwitch:
         """Whether the batch of this pipeline iteration is mixed."""
         return self.mix_off_epoch is None or self.epoch_of(iteration) < self.mix_off_epoch
 
+    def enabled_in_epoch(self, epoch: int) -> bool:
+        """Whether the batches of an epoch (from 0) are mixed."""
+        return self.mix_off_epoch is None or epoch < self.mix_off_epoch
+
     def __call__(self, info: object) -> list[np.ndarray]:
         """Per-sample flags of one batch (DALI calls this with a BatchInfo)."""
         flag = np.array(1 if self.enabled(int(info.iteration)) else 0, dtype=np.int32)
         return [flag] * self.batch_size
+
+
+@dataclass
+class DataPipeline:
+    """A built DALI pipeline, the dataset it reads, and (when mixing) its mix-off switch.
+
+    ``SaliencyMixIterator`` takes it as it is. ``run()`` runs one iteration like
+    ``pipeline.run()``, but a file that DALI cannot read or decode raises
+    :class:`~dali_saliencymix.check.DataError` naming the file.
+    """
+
+    pipeline: Pipeline
+    dataset: ImageFolder
+    shard_id: int = 0
+    num_shards: int = 1
+    mix_switch: MixSwitch | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names in id order (the class map of the dataset)."""
+        return self.dataset.classes
+
+    def mix_enabled(self, epoch: int) -> bool:
+        """Whether the batches of an epoch (from 0) are mixed."""
+        return self.mix_switch is not None and self.mix_switch.enabled_in_epoch(epoch)
+
+    def explain(self, err: BaseException) -> DataError | None:
+        """A DataError naming the file behind a DALI error of this pipeline, or None."""
+        message = explain_failure(err, [self.dataset])
+        return DataError(message) if message else None
+
+    def run(self) -> tuple:
+        """One iteration's outputs (``pipeline.run()``), naming the file when one fails."""
+        try:
+            return self.pipeline.run()
+        except RuntimeError as err:
+            named = self.explain(err)
+            if named is None:
+                raise
+            raise named from err
 
 
 def iterations_per_epoch(pipe: Pipeline, reader_name: str = READER) -> int:
@@ -59,41 +132,126 @@ def iterations_per_epoch(pipe: Pipeline, reader_name: str = READER) -> int:
     return max(1, math.ceil(per_shard / pipe.max_batch_size))
 
 
-def _reader(
-    data_dir: str | Path | None,
-    file_list: str | Path | None,
-    shard_id: int,
-    num_shards: int,
-    shuffle: bool,
-    seed: int | None,
-) -> tuple:
-    if data_dir is None and file_list is None:
-        raise ValueError(
-            "give data_dir (a folder of class sub-folders) or file_list (lines of "
-            "'path label', paths relative to data_dir when given)"
+# File lists handed to fn.readers.file: DALI reads them when the pipeline is built; the
+# factories delete them then, other users' lists go with the folder at exit.
+_LIST_DIR: tempfile.TemporaryDirectory | None = None
+_PENDING_LISTS: list[Path] = []
+
+
+def read_files(
+    source: ImageFolder,
+    *,
+    shard_id: int = 0,
+    num_shards: int = 1,
+    shuffle: bool = False,
+    seed: int | None = None,
+    pad_last_batch: bool = True,
+    name: str = READER,
+) -> tuple[DataNode, DataNode]:
+    """Graph step: the encoded files of `source` and their class ids (int32, shape (1,)).
+
+    `source` is a dataset from :mod:`dali_saliencymix.dataset` (``scan_image_folder``,
+    ``read_file_list`` or ``load_dataset``): exactly its files are read, with its labels,
+    through ``fn.readers.file(file_list=...)`` (a list written for DALI, which reads it when
+    the pipeline is built; far lighter than ``files=`` for a million files). Shards are
+    contiguous ranges of the list; with `shuffle`, DALI first shuffles the whole list once (the
+    same order on every rank), then draws batches from a buffer. Call inside a pipeline
+    definition. Another source (e.g. WebDataset shards) is one more branch here.
+    """
+    if not isinstance(source, ImageFolder):
+        raise TypeError(
+            f"read_files: expected a dataset from dali_saliencymix.dataset (ImageFolder), got "
+            f"{type(source).__name__}"
         )
-    kwargs = {
+    kwargs: dict[str, object] = {
+        "file_list": str(_write_file_list(source)),
         "shard_id": shard_id,
         "num_shards": num_shards,
         "random_shuffle": shuffle,
-        "pad_last_batch": True,
-        "name": READER,
+        "pad_last_batch": pad_last_batch,
+        "name": name,
     }
     if seed is not None:
         kwargs["seed"] = seed
-    if file_list is not None:
-        kwargs["file_list"] = str(file_list)
-        if data_dir is not None:
-            kwargs["file_root"] = str(data_dir)
-    else:
-        kwargs["file_root"] = str(data_dir)
     return fn.readers.file(**kwargs)
 
 
+def decode(
+    encoded: DataNode,
+    *,
+    device: str = "cpu",
+    random_area: tuple[float, float] | None = None,
+    to_gpu: bool = False,
+) -> DataNode:
+    """Graph step: decode to uint8 RGB HWC, on the GPU (``"mixed"``) or the CPU.
+
+    With `random_area`, only a random crop window is decoded (area fraction in that range,
+    aspect ratio 3/4 to 4/3, as ``RandomResizedCrop``). `to_gpu` moves CPU-decoded images to the
+    GPU for the following steps.
+    """
+    if random_area is not None:
+        images = fn.decoders.image_random_crop(
+            encoded,
+            device=device,
+            output_type=types.RGB,
+            random_area=list(random_area),
+            random_aspect_ratio=[0.75, 4.0 / 3.0],
+            num_attempts=100,
+        )
+    else:
+        images = fn.decoders.image(encoded, device=device, output_type=types.RGB)
+    if to_gpu and device == "cpu":
+        images = images.gpu()
+    return images
+
+
+def mix_labels(
+    images: DataNode,
+    labels: DataNode,
+    mix: MixConfig | None,
+    switch: MixSwitch | None = None,
+) -> tuple[DataNode, DataNode]:
+    """Graph step: SaliencyMix (mixed images, soft targets), one-hot targets, or class ids.
+
+    ``mix.enabled``: SaliencyMix, switched per batch by `switch` (the mix-off epoch);
+    ``mix`` disabled: one-hot float targets of ``mix.num_classes``; ``mix=None``: the class
+    ids as scalars.
+    """
+    if mix is not None and mix.enabled:
+        enabled = None
+        if switch is not None:
+            enabled = fn.external_source(source=switch, batch=True, batch_info=True)
+        return saliency_mix(images, labels, **mix.op_kwargs(), enabled=enabled)
+    if mix is not None:
+        return images, fn.one_hot(fn.reshape(labels, shape=[]), num_classes=mix.num_classes)
+    return images, fn.reshape(labels, shape=[])
+
+
+def normalise(
+    images: DataNode,
+    *,
+    channels_last: bool = False,
+    mirror: DataNode | bool = False,
+    crop: int | None = None,
+) -> DataNode:
+    """Graph step: (centre crop,) flip, ImageNet normalisation, float32 CHW or HWC."""
+    kwargs: dict[str, object] = {"crop": (crop, crop)} if crop is not None else {}
+    return fn.crop_mirror_normalize(
+        images,
+        dtype=types.FLOAT,
+        output_layout="HWC" if channels_last else "CHW",
+        mirror=mirror,
+        mean=list(IMAGENET_MEAN),
+        std=list(IMAGENET_STD),
+        **kwargs,
+    )
+
+
 def train_pipeline(
-    data_dir: str | Path | None = None,
+    data_dir: str | Path | ImageFolder | None = None,
     *,
     file_list: str | Path | None = None,
+    exclude: Iterable[str | Path] = (),
     batch_size: int = 64,
     num_threads: int = 4,
     device_id: int | None = 0,
@@ -108,12 +266,15 @@ def train_pipeline(
     enable_checkpointing: bool = False,
     checkpoint: str | None = None,
     prefetch_queue_depth: int = 2,
-) -> Pipeline:
+) -> DataPipeline:
     """Training pipeline: outputs ``data`` (float, CHW or HWC) and ``label`` (float32 [C]).
 
     Args:
-        data_dir: folder of class sub-folders (or the root of ``file_list`` paths).
-        file_list: text file of ``path label`` lines (DALI's file-list format).
+        data_dir: folder of class sub-folders (or the root of ``file_list`` paths), or a
+            dataset already scanned (``dali_saliencymix.dataset``).
+        file_list: text file of ``path label`` lines (DALI's format, e.g. the ``files.txt``
+            that ``dali-saliencymix check`` writes).
+        exclude: files to leave out (e.g. ``dataset.excluded_by_check(data_dir)``).
         batch_size: samples per batch and shard.
         num_threads: CPU threads of the pipeline.
         device_id: GPU to use, or None for an all-CPU pipeline (no GPU needed).
@@ -126,22 +287,21 @@ def train_pipeline(
         decode_device: ``"mixed"`` (GPU) or ``"cpu"``; default: mixed with a GPU.
         channels_last: output HWC instead of CHW.
         random_area: area range of the random resized crop.
-        enable_checkpointing: allow ``pipe.checkpoint()``.
-        checkpoint: restore from a checkpoint made by ``pipe.checkpoint()``.
+        enable_checkpointing: allow ``pipeline.checkpoint()``.
+        checkpoint: restore from a checkpoint made by ``pipeline.checkpoint()``.
         prefetch_queue_depth: DALI's prefetch depth.
 
     Returns:
-        The built pipeline. When mixing, its ``mix_switch`` attribute holds the mix-off rule.
+        The built pipeline with its dataset and, when mixing, the mix-off switch.
 
     """
     if mix is not None:
         mix.check()  # a config changed after it was made
-    gpu = device_id is not None
-    decode_device = decode_device or ("mixed" if gpu else "cpu")
-    if decode_device == "mixed" and not gpu:
-        raise ValueError("train_pipeline: decode_device='mixed' needs a GPU (device_id)")
-    mixing = mix is not None and mix.enabled
-    switch = MixSwitch(batch_size, mix.mix_off_epoch if mixing else None)
+    dataset = load_dataset(
+        data_dir, file_list, num_classes=mix.num_classes if mix else None, exclude=exclude
+    )
+    gpu, decode_device = _devices("train_pipeline", device_id, decode_device)
+    switch = MixSwitch(batch_size, mix.mix_off_epoch) if mix is not None and mix.enabled else None
 
     @pipeline_def(
         batch_size=batch_size,
@@ -152,47 +312,28 @@ def train_pipeline(
         prefetch_queue_depth=prefetch_queue_depth,
     )
     def pipe():  # noqa: ANN202
-        jpegs, labels = _reader(data_dir, file_list, shard_id, num_shards, True, seed)
-        images = fn.decoders.image_random_crop(
-            jpegs,
-            device=decode_device,
-            output_type=types.RGB,
-            random_area=list(random_area),
-            random_aspect_ratio=[0.75, 4.0 / 3.0],
-            num_attempts=100,
+        encoded, labels = read_files(
+            dataset, shard_id=shard_id, num_shards=num_shards, shuffle=True, seed=seed
         )
-        if gpu:
-            images = images.gpu()  # CPU decoding: resize, mix and normalise on the GPU
+        images = decode(encoded, device=decode_device, random_area=random_area, to_gpu=gpu)
         images = fn.resize(images, resize_x=crop, resize_y=crop)
-        if mixing:
-            enabled = fn.external_source(source=switch, batch=True, batch_info=True)
-            images, labels = saliency_mix(images, labels, **mix.op_kwargs(), enabled=enabled)
-        elif mix is not None:
-            labels = fn.one_hot(fn.reshape(labels, shape=[]), num_classes=mix.num_classes)
-        else:
-            labels = fn.reshape(labels, shape=[])
-        images = fn.crop_mirror_normalize(
-            images,
-            dtype=types.FLOAT,
-            output_layout="HWC" if channels_last else "CHW",
-            mirror=fn.random.coin_flip(probability=0.5),
-            mean=list(IMAGENET_MEAN),
-            std=list(IMAGENET_STD),
-        )
+        images, labels = mix_labels(images, labels, mix, switch)
+        mirror = fn.random.coin_flip(probability=0.5)
+        images = normalise(images, channels_last=channels_last, mirror=mirror)
         return images, (labels.gpu() if gpu else labels)
 
-    p = pipe(checkpoint=checkpoint) if checkpoint is not None else pipe()
-    p.build()
-    if mixing:
+    p = _build(pipe(checkpoint=checkpoint) if checkpoint is not None else pipe())
+    if switch is not None:
         switch.iterations_per_epoch = iterations_per_epoch(p)
-        p.mix_switch = switch
-    return p
+    return DataPipeline(p, dataset, shard_id, num_shards, switch)
 
 
 def val_pipeline(
-    data_dir: str | Path | None = None,
+    data_dir: str | Path | ImageFolder | None = None,
     *,
     file_list: str | Path | None = None,
+    classes: list[str] | None = None,
+    exclude: Iterable[str | Path] = (),
     batch_size: int = 64,
     num_threads: int = 4,
     device_id: int | None = 0,
@@ -202,31 +343,52 @@ def val_pipeline(
     resize: int = 256,
     channels_last: bool = False,
     decode_device: str | None = None,
-) -> Pipeline:
-    """Validation pipeline: resize the shorter side, centre crop, normalise; int labels."""
-    gpu = device_id is not None
-    decode_device = decode_device or ("mixed" if gpu else "cpu")
-    if decode_device == "mixed" and not gpu:
-        raise ValueError("val_pipeline: decode_device='mixed' needs a GPU (device_id)")
+) -> DataPipeline:
+    """Validation pipeline: resize the shorter side, centre crop, normalise; int labels.
+
+    `classes`: the training class map (``train.classes``); validation class folders get their
+    training ids, and a folder that training lacks is an error.
+    """
+    dataset = load_dataset(data_dir, file_list, classes=classes, exclude=exclude)
+    gpu, decode_device = _devices("val_pipeline", device_id, decode_device)
 
     @pipeline_def(batch_size=batch_size, num_threads=num_threads, device_id=device_id, seed=0)
     def pipe():  # noqa: ANN202
-        jpegs, labels = _reader(data_dir, file_list, shard_id, num_shards, False, None)
-        images = fn.decoders.image(jpegs, device=decode_device, output_type=types.RGB)
-        if gpu:
-            images = images.gpu()
+        encoded, labels = read_files(dataset, shard_id=shard_id, num_shards=num_shards)
+        images = decode(encoded, device=decode_device, to_gpu=gpu)
         images = fn.resize(images, resize_shorter=resize)
-        images = fn.crop_mirror_normalize(
-            images,
-            dtype=types.FLOAT,
-            output_layout="HWC" if channels_last else "CHW",
-            crop=(crop, crop),
-            mean=list(IMAGENET_MEAN),
-            std=list(IMAGENET_STD),
-        )
-        labels = fn.reshape(labels, shape=[])
+        images, labels = mix_labels(images, labels, None)
+        images = normalise(images, channels_last=channels_last, crop=crop)
         return images, (labels.gpu() if gpu else labels)
 
-    p = pipe()
-    p.build()
-    return p
+    return DataPipeline(_build(pipe()), dataset, shard_id, num_shards)
+
+
+def _devices(who: str, device_id: int | None, decode_device: str | None) -> tuple[bool, str]:
+    gpu = device_id is not None
+    decode_device = decode_device or ("mixed" if gpu else "cpu")
+    if decode_device == "mixed" and not gpu:
+        raise ValueError(f"{who}: decode_device='mixed' needs a GPU (device_id)")
+    return gpu, decode_device
+
+
+def _write_file_list(source: ImageFolder) -> Path:
+    global _LIST_DIR
+    if _LIST_DIR is None:
+        _LIST_DIR = tempfile.TemporaryDirectory(prefix="dali-saliencymix-lists-")
+    fd, name = tempfile.mkstemp(suffix=".txt", dir=_LIST_DIR.name)
+    with os.fdopen(fd, "w") as f:
+        for path, label in zip(source.files, source.labels, strict=True):
+            f.write(f"{os.path.abspath(path)} {label}\n")
+    _PENDING_LISTS.append(Path(name))
+    return Path(name)
+
+
+def _build(pipe: Pipeline) -> Pipeline:
+    """Build (DALI reads the file lists now), then delete the lists."""
+    try:
+        pipe.build()
+    finally:
+        while _PENDING_LISTS:
+            _PENDING_LISTS.pop().unlink(missing_ok=True)
+    return pipe

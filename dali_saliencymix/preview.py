@@ -63,22 +63,6 @@ def grid(rows: Sequence[Sequence[Image.Image]], cell: int = 224, pad: int = 4) -
     return sheet
 
 
-def saliency_sheet(
-    images: Sequence[np.ndarray],
-    maps: Sequence[np.ndarray],
-    peaks: Sequence[tuple[int, int]],
-    out: Path,
-) -> Path:
-    """Write a PNG with, per image: the image, its saliency heat map, and the marked peak."""
-    rows = [
-        [Image.fromarray(as_rgb(img)), Image.fromarray(heat_map(m)), mark_peak(img, pk)]
-        for img, m, pk in zip(images, maps, peaks, strict=True)
-    ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    grid(rows).save(out)
-    return out
-
-
 def outline_box(
     image: np.ndarray, box: Sequence[int], colour: tuple[int, int, int] = (0, 255, 0)
 ) -> Image.Image:

@@ -1,4 +1,8 @@
-"""The `dali-saliencymix` command: demo, preview and bench."""
+"""The `dali-saliencymix` command: demo, preview, bench and check.
+
+Errors (bad data, DALI's messages) are printed as plain text: rich markup is never applied to
+them, so DALI's ``[/opt/dali/...]`` context lines print as they are.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,31 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
+
+
+def _positive_int(text: str) -> int:
+    """Argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    """Argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
 
 
 def _gpu_device_id(device: str) -> int | None:
@@ -55,7 +82,7 @@ def _bench_table(rows: list, title: str) -> Table:
 
 
 def _run_bench(
-    root: Path, device_id: int | None, batch_size: int, batches: int, size: int, mix: object
+    root: object, device_id: int | None, batch_size: int, batches: int, size: int, mix: object
 ) -> list:
     from dali_saliencymix.demo import bench_pipelines
 
@@ -89,7 +116,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     mix = _mix_config(args, folder.num_classes)
     with console.status(f"Mixing {folder.num_files} shipped photos..."):
         out = write_preview(
-            PHOTO_DIR,
+            folder,
             Path(args.out),
             batch_size=folder.num_files,
             device_id=device_id,
@@ -97,22 +124,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
             mix=mix,
         )
     console.print(
-        f"Wrote [bold]{out}[/bold]: mixed image with its box and label weights | "
-        "source | source saliency with its peak"
+        Text.assemble(
+            "Wrote ",
+            (str(out), "bold"),
+            ": mixed image with its box and label weights | source | source saliency with its peak",
+        )
     )
-    rows = _run_bench(PHOTO_DIR, device_id, folder.num_files, args.batches, args.size, mix)
+    rows = _run_bench(folder, device_id, folder.num_files, args.batches, args.size, mix)
     where = "gpu" if device_id is not None else "cpu"
     console.print(
-        f"training pipeline ({where}, reader + decode + crop {args.size} + SaliencyMix + "
-        f"normalise): [bold]{rows[1].images_per_second:.1f} images/s[/bold] "
-        f"({rows[0].images_per_second:.1f} without mixing, ratio "
-        f"{rows[1].images_per_second / rows[0].images_per_second:.2f})"
+        Text.assemble(
+            f"training pipeline ({where}, reader + decode + crop {args.size} + SaliencyMix + "
+            "normalise): ",
+            (f"{rows[1].images_per_second:.1f} images/s", "bold"),
+            f" ({rows[0].images_per_second:.1f} without mixing, ratio "
+            f"{rows[1].images_per_second / rows[0].images_per_second:.2f})",
+        )
     )
     return 0
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    """A grid of mixed images from DATA_DIR."""
+    """A grid of mixed images from DATA_DIR, captions named by the dataset's class map."""
     from dali_saliencymix.dataset import scan_image_folder
     from dali_saliencymix.demo import write_preview
 
@@ -120,7 +153,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     mix = _mix_config(args, folder.num_classes)
     with console.status(f"Mixing {args.batch_size} images from {folder.root}..."):
         out = write_preview(
-            folder.root,
+            folder,
             Path(args.out),
             batch_size=args.batch_size,
             device_id=_gpu_device_id(args.device),
@@ -129,7 +162,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     console.print(
-        f"Wrote [bold]{out}[/bold] ({args.batch_size} mixed images, {folder.num_classes} classes)"
+        Text.assemble(
+            "Wrote ",
+            (str(out), "bold"),
+            f" ({args.batch_size} mixed images, {folder.num_classes} classes)",
+        )
     )
     return 0
 
@@ -143,7 +180,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     folder = scan_image_folder(root, args.num_classes)
     device_id = _gpu_device_id(args.device)
     mix = _mix_config(args, folder.num_classes)
-    rows = _run_bench(root, device_id, args.batch_size, args.batches, args.size, mix)
+    rows = _run_bench(folder, device_id, args.batch_size, args.batches, args.size, mix)
     where = "GPU" if device_id is not None else "CPU"
     console.print(
         _bench_table(
@@ -154,6 +191,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Decode every file of DATA_DIR; list what cannot be used; write a clean file list."""
+    from dali_saliencymix.check import check_command
+
+    return check_command(
+        args.data_dir,
+        console,
+        out=args.out,
+        num_threads=args.threads,
+        batch_size=args.batch_size,
+    )
+
+
 def _add_mix_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-classes", type=int, default=None, help="default: the number of class folders"
@@ -161,7 +211,10 @@ def _add_mix_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="lam ~ Beta(alpha, alpha)")
     parser.add_argument("--prob", type=float, default=1.0, help="probability of mixing")
     parser.add_argument("--mode", choices=["elem", "batch"], default="elem")
-    parser.add_argument("--size", type=int, default=224, help="crop size")
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--size", type=_positive_int, default=224, help="crop size")
     parser.add_argument(
         "--device",
         choices=["auto", "cpu", "gpu"],
@@ -183,16 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
         "preview picture and a throughput line",
     )
     demo.add_argument("--out", default="out/demo.png", help="PNG to write (default: %(default)s)")
-    demo.add_argument("--batches", type=int, default=10, help="batches to time")
+    demo.add_argument("--batches", type=_positive_int, default=10, help="batches to time")
     _add_mix_options(demo)
+    _add_pipeline_options(demo)
     demo.set_defaults(func=cmd_demo)
 
     preview = sub.add_parser("preview", help="a grid of mixed images from DATA_DIR")
     preview.add_argument("data_dir", help="folder of class sub-folders of images")
     preview.add_argument("--out", required=True, help="PNG to write")
-    preview.add_argument("--batch-size", type=int, default=8, help="images in the grid")
-    preview.add_argument("--seed", type=int, default=1)
+    preview.add_argument("--batch-size", type=_positive_int, default=8, help="images in the grid")
+    preview.add_argument("--seed", type=_non_negative_int, default=1)
     _add_mix_options(preview)
+    _add_pipeline_options(preview)
     preview.set_defaults(func=cmd_preview)
 
     bench = sub.add_parser(
@@ -204,10 +259,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder of class sub-folders (default: the shipped photos)",
     )
-    bench.add_argument("--batch-size", type=int, default=32)
-    bench.add_argument("--batches", type=int, default=20)
+    bench.add_argument("--batch-size", type=_positive_int, default=32)
+    bench.add_argument("--batches", type=_positive_int, default=20)
     _add_mix_options(bench)
+    _add_pipeline_options(bench)
     bench.set_defaults(func=cmd_bench)
+
+    check = sub.add_parser(
+        "check",
+        help="decode every file of DATA_DIR with DALI's decoder; list the files that cannot be "
+        "used and write a clean file list",
+        description="Decode every file of DATA_DIR with DALI's CPU image decoder, on all cores. "
+        "Writes files.txt (the clean list, DALI's 'path label' format), classes.txt and "
+        "excluded.txt ('path<TAB>reason') into --out. Exits 1 when files were excluded.",
+    )
+    check.add_argument("data_dir", help="folder of class sub-folders of images")
+    check.add_argument(
+        "--out",
+        default=None,
+        help="folder for the lists (default: DATA_DIR/.dali-saliencymix-check, where the "
+        "trainer's --skip-bad looks)",
+    )
+    check.add_argument(
+        "--threads", type=_positive_int, default=None, help="decoding threads (default: all cores)"
+    )
+    check.add_argument(
+        "--batch-size", type=_positive_int, default=None, help="files per decoded batch"
+    )
+    check.set_defaults(func=cmd_check)
     return parser
 
 
@@ -216,8 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ImportError, RuntimeError, ValueError) as err:
-        console.print(f"[red]dali-saliencymix {args.command}: {err}[/red]")
+    except (ImportError, RuntimeError, ValueError, OSError) as err:
+        console.print(Text(f"dali-saliencymix {args.command}: {err}", style="red"))
         return 1
 
 

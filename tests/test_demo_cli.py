@@ -147,6 +147,59 @@ def test_mark_peak_and_outline_box_draw_where_asked() -> None:
     assert not np.asarray(outline_box(image, (0, 0, 0, 0))).any()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "--batches", "0"],
+        ["bench", "--batch-size", "-1"],
+        ["demo", "--size", "0"],
+        ["preview", "DATA", "--size", "-5"],
+        ["preview", "DATA", "--batch-size", "0"],
+        ["check", "DATA", "--threads", "0"],
+    ],
+    ids=[
+        "bench-batches",
+        "bench-batch-size",
+        "demo-size",
+        "preview-size",
+        "preview-batch",
+        "check",
+    ],
+)
+def test_numeric_options_must_be_positive(argv, tmp_path: Path, capsys) -> None:
+    data = make_dataset(tmp_path / "data", classes=2, per_class=1)
+    out = tmp_path / "x.png"
+    argv = [str(data) if a == "DATA" else a for a in argv]
+    if argv[0] == "preview":
+        argv += ["--out", str(out)]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2  # argparse's usage error, before any work
+    assert "expected an integer >= 1" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_errors_print_as_plain_text_not_markup(tmp_path: Path, capsys) -> None:
+    """A message holding '[/x]' (as DALI's 'C++ context: [/opt/dali/...]' does) prints as is."""
+    root = tmp_path / "[" / "x]" / "data"
+    assert cli.main(["preview", str(root), "--out", str(tmp_path / "p.png")]) == 1
+    text = "".join(capsys.readouterr().out.split())
+    assert f"datasetfolder{root}doesnotexist".replace(" ", "") in text
+
+
+def test_preview_names_classes_by_the_class_map(tmp_path: Path) -> None:
+    """With a hidden folder beside the classes, the captions still name the right classes."""
+    from dali_saliencymix.demo import preview_pipeline, to_numpy
+    from dali_saliencymix.pipeline import MixConfig
+
+    data = make_dataset(tmp_path / "data", classes=2, per_class=2)
+    (data / ".ipynb_checkpoints").mkdir()
+    folder = scan_image_folder(data)
+    p = preview_pipeline(folder, 4, None, 64, MixConfig(num_classes=2), 1)
+    labels = sorted(int(np.asarray(v).reshape(-1)[0]) for v in to_numpy(p.run()[1]))
+    assert labels == [0, 0, 1, 1] and folder.classes == ["class0", "class1"]
+
+
 def test_gpu_request_without_gpu_is_a_clear_error(monkeypatch) -> None:
     import torch
 

@@ -9,7 +9,11 @@
 Each rank reads its own shard (shard_id = rank) with its own seed (seed + rank); the last
 batch of each shard is kept partial (DALI's PARTIAL policy), so over one epoch the ranks together
 read every file exactly once. Checkpoints (``--save``) hold the model, optimiser, schedule,
-options and every rank's DALI pipeline checkpoint; ``--resume`` continues from them.
+options, the class names and every rank's DALI pipeline checkpoint; ``--resume`` continues from
+them. The class map is the training folder's (``dali_saliencymix.dataset``); the validation
+folder is read with it. Damaged files: run ``dali-saliencymix check DATA_DIR`` first and train
+with ``--skip-bad`` (or ``--file-list`` the clean list it wrote); a file that still fails
+mid-epoch stops the run with its name.
 """
 
 from __future__ import annotations
@@ -22,9 +26,19 @@ import time
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F  # noqa: N812
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from torch import nn
 
-from dali_saliencymix.dataset import scan_image_folder
+from dali_saliencymix.check import DataError
+from dali_saliencymix.dataset import DatasetError, excluded_by_check, load_dataset
 from dali_saliencymix.iterator import SaliencyMixIterator
 from dali_saliencymix.pipeline import MixConfig, train_pipeline, val_pipeline
 
@@ -78,7 +92,23 @@ def lr_at(step: int, total: int, warmup: int, base_lr: float) -> float:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data_dir", help="training folder of class sub-folders")
-    p.add_argument("--val-dir", default=None, help="validation folder of class sub-folders")
+    p.add_argument(
+        "--val-dir",
+        default=None,
+        help="validation folder of class sub-folders (read with the training class map)",
+    )
+    p.add_argument(
+        "--file-list",
+        default=None,
+        help="train on the files of this list ('path label' lines, paths relative to "
+        "DATA_DIR), e.g. the files.txt that `dali-saliencymix check` writes",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out the files that `dali-saliencymix check DATA_DIR` (and VAL_DIR) listed "
+        "as unreadable (its default output, DIR/.dali-saliencymix-check/excluded.txt)",
+    )
     p.add_argument("--arch", default="resnet50", help="'tiny' or a torchvision model name")
     p.add_argument("--epochs", type=int, default=90)
     p.add_argument("--batch-size", type=int, default=256, help="per rank")
@@ -95,7 +125,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cpu", action="store_true", help="CPU only (DALI on the CPU, gloo)")
     p.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
     p.add_argument("--no-channels-last", action="store_true")
-    # SaliencyMix options, timm's names.
+    # SaliencyMix options. timm's train.py spells these --cutmix (alpha), --mixup-prob,
+    # --mixup-mode, --smoothing (the same) and --mixup-off-epoch.
     p.add_argument("--mix-alpha", type=float, default=1.0)
     p.add_argument("--mix-prob", type=float, default=1.0)
     p.add_argument("--mix-mode", choices=["elem", "batch"], default="elem")
@@ -143,15 +174,46 @@ def all_sum(values: list[float], device: torch.device, world: int) -> list[float
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Train; returns a summary (per-epoch mean loss, images/s) for tests and scripts."""
-    args = parse_args(argv)
+    """Train; returns a summary (per-epoch mean loss, images/s) for tests and scripts.
+
+    A file that DALI cannot read or decode stops the run with a message naming it.
+    """
+    try:
+        return train(parse_args(argv))
+    except DataError as err:
+        raise SystemExit(f"train_imagenet (rank {os.environ.get('RANK', '0')}): {err}") from None
+
+
+def train(args: argparse.Namespace) -> dict:
+    """The training run of ``main``."""
     rank, world, local = setup_distributed(args.cpu)
     device = torch.device("cpu" if args.cpu else f"cuda:{local}")
     torch.manual_seed(args.seed + rank)
 
-    folder = scan_image_folder(args.data_dir, args.num_classes)
+    try:
+        folder = load_dataset(
+            args.data_dir,
+            args.file_list,
+            num_classes=args.num_classes,
+            exclude=excluded_by_check(args.data_dir) if args.skip_bad else (),
+        )
+        val_folder = None
+        if args.val_dir:
+            val_folder = load_dataset(
+                args.val_dir,
+                classes=folder.classes,
+                exclude=excluded_by_check(args.val_dir) if args.skip_bad else (),
+            )
+    except DatasetError as err:
+        raise SystemExit(f"train_imagenet: {err}") from None
     num_classes = args.num_classes or folder.num_classes
     state = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
+    if state and state.get("classes") not in (None, folder.classes):
+        raise SystemExit(
+            f"--resume {args.resume}: saved with {len(state['classes'])} classes "
+            f"({state['classes'][:3]}...), but {args.data_dir} has {folder.num_classes} "
+            f"({folder.classes[:3]}...): resume on the same classes"
+        )
     if state and (
         len(state["dali_checkpoints"]) != world or state["args"]["batch_size"] != args.batch_size
     ):
@@ -171,7 +233,7 @@ def main(argv: list[str] | None = None) -> dict:
         mix_off_epoch=args.mix_off_epoch,
     )
     pipe = train_pipeline(
-        args.data_dir,
+        folder,
         batch_size=args.batch_size,
         num_threads=args.workers,
         device_id=None if args.cpu else local,
@@ -186,11 +248,10 @@ def main(argv: list[str] | None = None) -> dict:
     )
     loader = SaliencyMixIterator(pipe, start_epoch=state["epoch"] if state else 0)
     val_loader = None
-    if args.val_dir:
-        scan_image_folder(args.val_dir, num_classes)
+    if val_folder is not None:
         val_loader = SaliencyMixIterator(
             val_pipeline(
-                args.val_dir,
+                val_folder,
                 batch_size=args.batch_size,
                 num_threads=args.workers,
                 device_id=None if args.cpu else local,
@@ -220,84 +281,103 @@ def main(argv: list[str] | None = None) -> dict:
     warmup_steps = int(args.warmup_epochs * steps_per_epoch)
     show = rank == 0 and not args.quiet
     history: dict = {"loss": [], "images_per_second": [], "val_top1": []}
-
-    for epoch in range(start_epoch, args.epochs):
-        model.train()
-        total_loss, seen, start = 0.0, 0, time.perf_counter()
-        bar = _progress(steps_per_epoch, f"epoch {epoch}", show)
-        for step, (images, targets) in enumerate(loader):
-            global_step = epoch * steps_per_epoch + step
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(global_step, total_steps, warmup_steps, lr)
-            images = images.to(device, non_blocking=True)
-            targets = targets.to(device, non_blocking=True)
-            if channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            if len(images) == 0:
-                # A shard's last PARTIAL batch can be empty when shard sizes differ: every rank
-                # must still run a forward and backward (DDP's gradient all-reduce) and the
-                # optimiser step. A zero image in eval mode (BatchNorm statistics untouched),
-                # weighted 0, contributes nothing.
-                model.eval()
-                dummy = torch.zeros((1, 3, args.crop, args.crop), device=device)
-                if channels_last:
-                    dummy = dummy.contiguous(memory_format=torch.channels_last)
-                loss = model(dummy).sum() * 0.0
-                model.train()
-            else:
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
-                    loss = soft_target_loss(model(images), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            batch_loss = loss.item()
-            total_loss += batch_loss * len(images)
-            seen += len(images)
-            if bar is not None:
-                bar.set_postfix(
-                    loss=f"{batch_loss:.3f}",
-                    lr=f"{optimizer.param_groups[0]['lr']:.4f}",
-                    img_s=f"{seen * world / (time.perf_counter() - start):.0f}",
+    progress = _progress(show)
+    step_args = (model, optimizer, device, channels_last, args)
+    with progress:
+        for epoch in range(start_epoch, args.epochs):
+            model.train()
+            total_loss, seen, start = 0.0, 0, time.perf_counter()
+            task = progress.add_task(f"epoch {epoch}", total=steps_per_epoch, stats="")
+            for step, (images, targets) in enumerate(loader):
+                global_step = epoch * steps_per_epoch + step
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(global_step, total_steps, warmup_steps, lr)
+                batch_loss = train_step(images, targets, *step_args)
+                total_loss += batch_loss * len(images)
+                seen += len(images)
+                progress.update(
+                    task,
+                    advance=1,
+                    stats=f"loss {batch_loss:.3f}  lr {optimizer.param_groups[0]['lr']:.4f}  "
+                    f"{seen * world / (time.perf_counter() - start):.0f} img/s",
                 )
-                bar.update(1)
-        if bar is not None:
-            bar.close()
-        seconds = time.perf_counter() - start
-        total_loss, seen_all = all_sum([total_loss, float(seen)], device, world)
-        history["loss"].append(total_loss / max(seen_all, 1))
-        history["images_per_second"].append(seen_all / seconds)
-        if val_loader is not None:
-            correct, total = evaluate(model, val_loader, device, channels_last)
-            correct, total = all_sum([correct, total], device, world)
-            history["val_top1"].append(correct / max(total, 1))
-        if show:
-            val = f", val top-1 {history['val_top1'][-1]:.3f}" if val_loader else ""
-            print(
-                f"epoch {epoch}: loss {history['loss'][-1]:.4f}, "
-                f"{history['images_per_second'][-1]:.0f} images/s{val}",
-                flush=True,
-            )
-        if args.save:
-            save_checkpoint(args, model, optimizer, loader, epoch + 1, world, rank)
+            seconds = time.perf_counter() - start
+            total_loss, seen_all = all_sum([total_loss, float(seen)], device, world)
+            history["loss"].append(total_loss / max(seen_all, 1))
+            history["images_per_second"].append(seen_all / seconds)
+            if val_loader is not None:
+                correct, total = evaluate(model, val_loader, device, channels_last)
+                correct, total = all_sum([correct, total], device, world)
+                history["val_top1"].append(correct / max(total, 1))
+            if show:
+                val = f", val top-1 {history['val_top1'][-1]:.3f}" if val_loader else ""
+                progress.console.print(
+                    f"epoch {epoch}: loss {history['loss'][-1]:.4f}, "
+                    f"{history['images_per_second'][-1]:.0f} images/s{val}",
+                    markup=False,
+                    highlight=False,
+                )
+            if args.save:
+                save_checkpoint(args, model, optimizer, loader, epoch + 1, world, rank)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
     return history
 
 
-def _progress(total: int, desc: str, show: bool):  # noqa: ANN202
-    if not show:
-        return None
-    from tqdm import tqdm
+def train_step(
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    channels_last: bool,
+    args: argparse.Namespace,
+) -> float:
+    """One forward, backward and optimiser step; returns the batch loss."""
+    images = images.to(device, non_blocking=True)
+    targets = targets.to(device, non_blocking=True)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    if len(images) == 0:
+        # A shard's last PARTIAL batch can be empty when shard sizes differ: every rank
+        # must still run a forward and backward (DDP's gradient all-reduce) and the
+        # optimiser step. A zero image in eval mode (BatchNorm statistics untouched),
+        # weighted 0, contributes nothing.
+        model.eval()
+        dummy = torch.zeros((1, 3, args.crop, args.crop), device=device)
+        if channels_last:
+            dummy = dummy.contiguous(memory_format=torch.channels_last)
+        loss = model(dummy).sum() * 0.0
+        model.train()
+    else:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+            loss = soft_target_loss(model(images), targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
 
-    return tqdm(total=total, desc=desc, unit="batch", dynamic_ncols=True)
+
+def _progress(show: bool) -> Progress:
+    """The progress bar of rank 0 (rich): batches, loss, learning rate, images/s, ETA."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(),
+        disable=not show,
+    )
 
 
 @torch.no_grad()
 def evaluate(
     model: nn.Module, loader: SaliencyMixIterator, device: torch.device, channels_last: bool
-) -> float:
-    """Top-1 accuracy over the validation shard of this rank."""
+) -> tuple[float, float]:
+    """(correct, total) top-1 counts over the validation shard of this rank."""
     model.eval()
     correct = total = 0
     for images, labels in loader:
@@ -319,7 +399,7 @@ def save_checkpoint(
     world: int,
     rank: int,
 ) -> None:
-    """Model, optimiser, epoch, options and every rank's DALI checkpoint, written by rank 0."""
+    """Model, optimiser, epoch, options, class names and every rank's DALI checkpoint (rank 0)."""
     dali_checkpoint = loader.checkpoints()[0]
     checkpoints = [None] * world
     if world > 1:
@@ -332,6 +412,7 @@ def save_checkpoint(
             "optimizer": optimizer.state_dict(),
             "epoch": epoch,
             "args": vars(args),
+            "classes": loader.classes,
             "dali_checkpoints": checkpoints,
         }
         torch.save(state, args.save.replace("{epoch}", str(epoch)))

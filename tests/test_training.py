@@ -195,15 +195,22 @@ def test_resume_gives_the_same_epoch_as_an_uninterrupted_run(tmp_path: Path) -> 
     state = torch.load(tmp_path / "ckpt_2.pt", weights_only=False)
     assert state["epoch"] == 2 and len(state["dali_checkpoints"]) == 1
     assert state["args"]["mix_alpha"] == 1.0
+    assert state["classes"] == ["class0", "class1"]  # class names travel with the checkpoint
     resumed = trainer.main([*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt_2.pt")])
     assert resumed["loss"] == pytest.approx([full["loss"][2]], rel=1e-5)
+    (data / "class1").rename(data / "classB")
+    with pytest.raises(SystemExit, match="resume on the same classes"):
+        trainer.main([*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt_2.pt")])
 
 
-def test_the_documented_smoke_command_runs_on_the_shipped_photos() -> None:
+def test_the_smoke_run_on_the_shipped_photos_shows_its_progress(capsys) -> None:
+    """The README's CPU line (run verbatim by test_readme_commands), in process, no --quiet."""
     history = load_trainer().main(
-        [str(PHOTO_DIR), "--epochs", "2", "--batch-size", "8", "--arch", "tiny", "--cpu", "--quiet"]
+        [str(PHOTO_DIR), "--epochs", "2", "--batch-size", "8", "--arch", "tiny", "--cpu"]
     )
     assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
+    out = capsys.readouterr().out
+    assert "epoch 0: loss" in out and "epoch 1: loss" in out and "images/s" in out
 
 
 def test_file_list_reader_and_validation_pipeline(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""SaliencyMix written out with numpy and OpenCV (SPEC section 4), given the random draws."""
+"""SaliencyMix in numpy and OpenCV, given the random draws (docs/algorithm.md, SaliencyMix)."""
 
 from __future__ import annotations
 

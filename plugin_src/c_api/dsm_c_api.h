@@ -1,7 +1,11 @@
 /* C API of the dali-saliencymix kernels (no DALI): raw pointers, sizes and a cudaStream_t.
  *
  * Every function returns 0 on success and a non-zero code on failure; dsm_last_error() then
- * returns a message (thread-local, valid until the next call on the same thread). */
+ * returns a message (thread-local, valid until the next call on the same thread). No C++
+ * exception leaves these functions: running out of host memory is a failure whose message says
+ * "out of memory". Images: uint8, 1 or 3 channels, width at most 65,793 and at most 2^31 - 1
+ * pixels (docs/algorithm.md, "Limits"); labels: class ids in [0, num_classes), or soft values
+ * that are finite and >= 0 (checked where they are host memory). */
 #ifndef DSM_C_API_H_
 #define DSM_C_API_H_
 
@@ -36,7 +40,8 @@ int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, in
 /** SaliencyMix of a host batch of N same-size HWC uint8 images (contiguous, N*H*W*C), given
  *  the random draws: source[i] (the pair of sample i), lam[i] (sampled target weight) and
  *  apply[i] (coin flip). batch_mode: one lam, one flip (sample 0's) and one box, from the
- *  saliency peak of source[0], for every pair; else each sample its own (SPEC section 4).
+ *  saliency peak of source[0], for every pair; else each sample its own (docs/algorithm.md,
+ *  "Pairs and modes").
  *  Labels: class ids label_ids[N] (int32), or soft vectors soft_labels[N*num_classes] (float32);
  *  exactly one is non-NULL. Outputs: mixed images (N*H*W*C), soft labels (N*num_classes
  *  float32), boxes (N*4 int32: y1, x1, y2, x2; may be NULL), target weights (N float32; may be

@@ -15,6 +15,9 @@
 #if DSM_WITH_CUDA
 #include <cuda_runtime_api.h>
 
+#include <map>
+#include <mutex>
+
 #include "../checks/cuda_driver_check.h"
 #include "../kernels/fine_grained_saliency_cuda.h"
 #include "../kernels/saliency_mix_cuda.h"
@@ -64,28 +67,48 @@ int32_t Guarded(const char *where, Body &&body) noexcept {
 }
 
 #if DSM_WITH_CUDA
-/// Keeps freed stream-ordered scratch in the device's default pool between calls (the default
-/// release threshold of 0 would hand it back to the driver at every synchronisation). This sets
-/// an attribute of the current device's default pool only; it changes no other CUDA state.
-cudaError_t KeepScratchPooled() {
-  thread_local int configured_device = -1;
+/// This library's own stream-ordered memory pool on the current device, created on first use
+/// and kept for the life of the process. Its release threshold keeps freed scratch between calls
+/// (a pool with the default threshold of 0 hands it back to the driver at every
+/// synchronisation). The device's default pool, which other libraries share, is left as it is:
+/// no process-wide CUDA state is changed.
+cudaError_t ScratchPool(cudaMemPool_t *pool) {
   int device = 0;
   cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess || device == configured_device) return err;
-  cudaMemPool_t pool;
-  err = cudaDeviceGetDefaultMemPool(&pool, device);
+  if (err != cudaSuccess) return err;
+  static std::mutex mutex;
+  static std::map<int, cudaMemPool_t> pools;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto found = pools.find(device);
+  if (found != pools.end()) {
+    *pool = found->second;
+    return cudaSuccess;
+  }
+  cudaMemPoolProps props = {};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.handleTypes = cudaMemHandleTypeNone;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  cudaMemPool_t created = nullptr;
+  err = cudaMemPoolCreate(&created, &props);
   if (err != cudaSuccess) return err;
   uint64_t threshold = UINT64_MAX;
-  err = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
-  if (err == cudaSuccess) configured_device = device;
-  return err;
+  err = cudaMemPoolSetAttribute(created, cudaMemPoolAttrReleaseThreshold, &threshold);
+  if (err != cudaSuccess) {
+    (void)cudaMemPoolDestroy(created);  // the setup error is the one reported
+    return err;
+  }
+  pools.emplace(device, created);
+  *pool = created;
+  return cudaSuccess;
 }
 
 std::string CudaMessage(const char *what, cudaError_t err) {
   return std::string(what) + cudaGetErrorString(err);
 }
 
-/// Stream-ordered scratch memory that is handed back even when the call fails by an exception
+/// Stream-ordered scratch memory (from ScratchPool) that is handed back even when the call fails
+/// by an exception
 /// (the error of that cudaFreeAsync cannot be reported then: the exception's message is).
 class StreamScratch {
  public:
@@ -95,7 +118,9 @@ class StreamScratch {
   ~StreamScratch() {
     if (ptr_) (void)cudaFreeAsync(ptr_, stream_);
   }
-  cudaError_t Allocate(size_t bytes) { return cudaMallocAsync(&ptr_, bytes, stream_); }
+  cudaError_t Allocate(size_t bytes, cudaMemPool_t pool) {
+    return cudaMallocFromPoolAsync(&ptr_, bytes, pool, stream_);
+  }
   void *get() const { return ptr_; }
   /// Frees the memory stream-ordered, returning the error of cudaFreeAsync.
   cudaError_t Free() {
@@ -222,13 +247,14 @@ int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_
     const std::string driver_error = dsm::CheckCudaDriver();
     if (!driver_error.empty()) return Fail(where, driver_error);
     auto cuda_stream = static_cast<cudaStream_t>(stream);
-    cudaError_t err = KeepScratchPooled();
+    cudaMemPool_t pool = nullptr;
+    cudaError_t err = ScratchPool(&pool);
     if (err != cudaSuccess) return Fail(where, CudaMessage("memory pool setup: ", err));
     const size_t bytes = dsm::SaliencyCudaScratchBytes(batch.data(), num_samples);
     std::vector<unsigned char> staging(dsm::SaliencyCudaStagingBytes(num_samples));
     StreamScratch scratch(cuda_stream);
-    err = scratch.Allocate(bytes);
-    if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocAsync: ", err));
+    err = scratch.Allocate(bytes, pool);
+    if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocFromPoolAsync: ", err));
     err = dsm::SaliencyCuda(batch.data(), num_samples, float_output != 0, scratch.get(), bytes,
                             staging.data(), cuda_stream);
     const cudaError_t free_err = scratch.Free();
@@ -290,13 +316,14 @@ int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_
     const std::string driver_error = dsm::CheckCudaDriver();
     if (!driver_error.empty()) return Fail(where, driver_error);
     auto cuda_stream = static_cast<cudaStream_t>(stream);
-    cudaError_t err = KeepScratchPooled();
+    cudaMemPool_t pool = nullptr;
+    cudaError_t err = ScratchPool(&pool);
     if (err != cudaSuccess) return Fail(where, CudaMessage("memory pool setup: ", err));
     const dsm::MixPlanCuda plan = dsm::PlanSaliencyMixCuda(config, samples.data());
     std::vector<unsigned char> staging(plan.staging_bytes);
     StreamScratch scratch(cuda_stream);
-    err = scratch.Allocate(plan.scratch_bytes);
-    if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocAsync: ", err));
+    err = scratch.Allocate(plan.scratch_bytes, pool);
+    if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocFromPoolAsync: ", err));
     err = dsm::SaliencyMixCuda(plan, samples.data(), scratch.get(), plan.scratch_bytes,
                                staging.data(), staging.size(), cuda_stream);
     const cudaError_t free_err = scratch.Free();

@@ -58,7 +58,8 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
  *  device soft vectors soft_labels[N*num_classes] (float32; one-hot for class ids); the draws
  *  source, lam and apply are host arrays of N. Outputs are device buffers: mixed images, soft
  *  labels (N*num_classes), and optionally boxes (N*4 int32) and target weights (N float32).
- *  Outputs must not overlap the inputs. Scratch is allocated stream-ordered; the descriptor
+ *  Outputs must not overlap the inputs. The values of the device soft labels are not checked.
+ *  Scratch is allocated stream-ordered from this library's own memory pool; the descriptor
  *  upload comes from pageable memory, which the driver may stage synchronously. */
 int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
                               int32_t width, int32_t channels, const float *soft_labels,
@@ -68,8 +69,8 @@ int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_
                               int32_t *out_boxes, float *out_lam, void *stream);
 
 /** Saliency maps of a batch of device images on `stream` (a cudaStream_t; NULL = default
- *  stream). Scratch memory is allocated and freed stream-ordered; the call does not wait for
- *  the GPU. */
+ *  stream). Scratch memory is allocated and freed stream-ordered, from a memory pool of this
+ *  library's own (the device's default pool is left alone); the call does not wait for the GPU. */
 int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,
                           void *stream);
 

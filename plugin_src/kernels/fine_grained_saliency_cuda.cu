@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cuda_try.h"
 #include "fine_grained_saliency_math.h"
 
 namespace dsm {
@@ -242,12 +243,6 @@ size_t SaliencyCudaScratchBytes(const SaliencySample *samples, int num_samples) 
 }
 
 size_t SaliencyCudaStagingBytes(int num_samples) { return sizeof(SampleDesc) * num_samples; }
-
-#define DSM_CUDA_TRY(expr)                  \
-  do {                                      \
-    const cudaError_t dsm_err_ = (expr);    \
-    if (dsm_err_ != cudaSuccess) return dsm_err_; \
-  } while (0)
 
 cudaError_t SaliencyCuda(const SaliencySample *samples, int num_samples, bool float_output,
                          void *scratch, size_t scratch_bytes, void *staging,

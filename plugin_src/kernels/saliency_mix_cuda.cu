@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cuda_try.h"
 #include "fine_grained_saliency_cuda.h"
 #include "mix_math.h"
 
@@ -69,12 +70,6 @@ __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothi
                                  SmoothLabel(s, smoothing, num_classes), d.lam);
   }
 }
-
-#define DSM_CUDA_TRY(expr)                        \
-  do {                                            \
-    const cudaError_t dsm_err_ = (expr);          \
-    if (dsm_err_ != cudaSuccess) return dsm_err_; \
-  } while (0)
 
 }  // namespace
 

@@ -57,8 +57,8 @@ int32_t Guarded(const char *where, Body &&body) noexcept {
   try {
     return body();
   } catch (const std::bad_alloc &) {
-    return Fail(where, "out of memory: the host could not allocate the memory (image, scratch "
-                       "or output buffers) this call needs (std::bad_alloc)");
+    return Fail(where, "out of memory: the host could not allocate the scratch memory this "
+                       "call needs (std::bad_alloc)");
   } catch (const std::exception &e) {
     return Fail(where, e.what());
   } catch (...) {

@@ -231,8 +231,8 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
           !IntegerValue(labels.type(), labels.raw_tensor(i), false, id))
         DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, ": expected an integer "
                               "class id (scalar or shape (1,)) or a float32 soft vector of "
-                              "length num_classes, got ", NumpyTypeName(labels.type()), " of shape ",
-                              labels.tensor_shape(i), "."));
+                              "length num_classes, got ", NumpyTypeName(labels.type()),
+                              " of shape ", labels.tensor_shape(i), "."));
       Enforce(dsm::CheckClassId(i, id, num_classes_));  // before narrowing to int32
       batch.samples[i].label_id = static_cast<int32_t>(id);
     }

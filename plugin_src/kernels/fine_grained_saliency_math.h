@@ -1,10 +1,11 @@
 // Per-pixel arithmetic of OpenCV's StaticSaliencyFineGrained, shared by the CPU and CUDA paths.
 //
 // Every function here is a transcription of one step of
-// opencv_contrib/modules/saliency/src/staticSaliencyFineGrained.cpp (docs/algorithm.md, "Fine-
-// grained saliency", steps 1 to 8), with the C++ evaluation order and types made explicit, so that the CPU tests cover the exact arithmetic that the GPU
-// runs. On the device, float and double operations use round-to-nearest intrinsics so that no
-// contraction or approximate division can change a result.
+// opencv_contrib/modules/saliency/src/staticSaliencyFineGrained.cpp (docs/algorithm.md,
+// "Fine-grained saliency", steps 1 to 8), with the C++ evaluation order and types made
+// explicit, so that the CPU tests cover the exact arithmetic that the GPU runs. On the device,
+// float and double operations use round-to-nearest intrinsics so that no contraction or
+// approximate division can change a result.
 #pragma once
 
 #include <cstdint>

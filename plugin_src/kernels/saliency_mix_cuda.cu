@@ -115,8 +115,8 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   std::vector<SaliencySample> peak_samples(peak_images.size());
   for (size_t k = 0; k < peak_images.size(); ++k) {
     const int j = peak_images[k];
-    peak_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k, peaks + 2 * j,
-                       c.height, c.width, c.channels};
+    peak_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
+                       peaks + 2 * static_cast<size_t>(j), c.height, c.width, c.channels};
   }
   if (!peak_samples.empty()) {
     DSM_CUDA_TRY(SaliencyCuda(peak_samples.data(), static_cast<int>(peak_samples.size()), false,
@@ -135,7 +135,8 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     d.source_label_id = source.label_id;
     d.governing_lam = draw.lam;
     d.governing_apply = draw.apply ? 1 : 0;
-    d.peak = draw.apply ? peaks + 2 * PeakImage(draws, i, c.batch_mode) : nullptr;
+    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.batch_mode));
+    d.peak = draw.apply ? peaks + 2 * peak_image : nullptr;
     host_descs[i] = d;
   }
   DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(MixDesc) * n, cudaMemcpyHostToDevice,

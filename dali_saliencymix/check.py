@@ -388,7 +388,7 @@ class _StderrLog:
         fd, self._name = tempfile.mkstemp(prefix="dsm-check-", suffix=".log")
         os.close(fd)
         self._write = os.open(self._name, os.O_WRONLY | os.O_APPEND)
-        self._read = open(self._name, "rb")  # noqa: SIM115 - closed in __exit__
+        self._read = open(self._name, "rb")  # closed in __exit__
         self._saved = os.dup(2)
         os.dup2(self._write, 2)
         return self

@@ -204,6 +204,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_shards(args: argparse.Namespace) -> int:
+    """Write WebDataset tar shards of DATA_DIR into OUT_DIR."""
+    from dali_saliencymix.dataset import load_dataset
+    from dali_saliencymix.shards import shards_command
+
+    classes = load_dataset(args.classes_from).classes if args.classes_from else None
+    shards_command(
+        args.data_dir,
+        args.out_dir,
+        args.shard_size,
+        console,
+        shuffle_seed=args.seed,
+        classes=classes,
+    )
+    return 0
+
+
 def _add_mix_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-classes", type=int, default=None, help="default: the number of class folders"
@@ -287,6 +304,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive_int, default=None, help="files per decoded batch"
     )
     check.set_defaults(func=cmd_check)
+
+    shards = sub.add_parser(
+        "shards",
+        help="write WebDataset tar shards of DATA_DIR into OUT_DIR, in the class map's ids",
+        description="Write the files of DATA_DIR (as the package scans it) into WebDataset tar "
+        "shards: <key>.jpg + <key>.cls (class id as ASCII) per sample, a DALI index per tar, "
+        "and manifest.json with the class names. train_pipeline, val_pipeline and the trainer "
+        "read OUT_DIR like a class folder.",
+    )
+    shards.add_argument("data_dir", help="folder of class sub-folders of images")
+    shards.add_argument("out_dir", help="folder to write the shards into (new or empty)")
+    shards.add_argument(
+        "--shard-size", type=_positive_int, required=True, help="samples per tar shard"
+    )
+    shards.add_argument(
+        "--classes-from",
+        default=None,
+        help="take the class map from this training folder or shard folder (for validation "
+        "data: ids must be the training ids)",
+    )
+    shards.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the order the samples are written in (DALI shuffles shards only within "
+        "a buffer, so they are written shuffled; default: %(default)s)",
+    )
+    shards.set_defaults(func=cmd_shards)
     return parser
 
 

@@ -10,6 +10,7 @@ from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
 from dali_saliencymix.check import DataError, explain_failure
+from dali_saliencymix.dataset import ImageFolder
 from dali_saliencymix.pipeline import READER, DataPipeline
 
 
@@ -86,7 +87,8 @@ class SaliencyMixIterator:
 
     def _named(self, err: RuntimeError) -> RuntimeError:
         """A DataError naming the file behind a DALI error, or the error itself."""
-        message = explain_failure(err, [s.dataset for s in self.sources])
+        folders = [s.dataset for s in self.sources if isinstance(s.dataset, ImageFolder)]
+        message = explain_failure(err, folders) if folders else None
         return DataError(message) if message else err
 
     def checkpoints(self) -> list[str]:

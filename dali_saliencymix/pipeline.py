@@ -32,6 +32,7 @@ from dali_saliencymix.check import DataError, explain_failure
 from dali_saliencymix.dataset import ImageFolder, load_dataset
 from dali_saliencymix.mix import saliency_mix
 from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix.shards import ShardSet, read_shards
 
 __all__ = [
     "READER",
@@ -95,15 +96,15 @@ class DataPipeline:
     """
 
     pipeline: Pipeline
-    dataset: ImageFolder
+    dataset: ImageFolder | ShardSet
     shard_id: int = 0
     num_shards: int = 1
     mix_switch: MixSwitch | None = None
 
     @property
     def classes(self) -> list[str]:
-        """Class names in id order (the class map of the dataset)."""
-        return self.dataset.classes
+        """Class names in id order (the class map; empty for shards without a manifest)."""
+        return list(self.dataset.classes or [])
 
     def mix_enabled(self, epoch: int) -> bool:
         """Whether the batches of an epoch (from 0) are mixed."""
@@ -111,6 +112,8 @@ class DataPipeline:
 
     def explain(self, err: BaseException) -> DataError | None:
         """A DataError naming the file behind a DALI error of this pipeline, or None."""
+        if not isinstance(self.dataset, ImageFolder):
+            return None  # a shard's sample: DALI's message names the tar and the member
         message = explain_failure(err, [self.dataset])
         return DataError(message) if message else None
 
@@ -139,7 +142,7 @@ _PENDING_LISTS: list[Path] = []
 
 
 def read_files(
-    source: ImageFolder,
+    source: ImageFolder | ShardSet,
     *,
     shard_id: int = 0,
     num_shards: int = 1,
@@ -155,13 +158,25 @@ def read_files(
     through ``fn.readers.file(file_list=...)`` (a list written for DALI, which reads it when
     the pipeline is built; far lighter than ``files=`` for a million files). Shards are
     contiguous ranges of the list; with `shuffle`, DALI first shuffles the whole list once (the
-    same order on every rank), then draws batches from a buffer. Call inside a pipeline
-    definition. Another source (e.g. WebDataset shards) is one more branch here.
+    same order on every rank), then draws batches from a buffer. WebDataset shards
+    (:class:`~dali_saliencymix.shards.ShardSet`) are read by ``fn.readers.webdataset`` with the
+    same outputs and the same rank split (:func:`~dali_saliencymix.shards.read_shards`). Call
+    inside a pipeline definition.
     """
+    if isinstance(source, ShardSet):
+        return read_shards(
+            source,
+            shard_id=shard_id,
+            num_shards=num_shards,
+            shuffle=shuffle,
+            seed=seed,
+            name=name,
+            pad_last_batch=pad_last_batch,
+        )
     if not isinstance(source, ImageFolder):
         raise TypeError(
-            f"read_files: expected a dataset from dali_saliencymix.dataset (ImageFolder), got "
-            f"{type(source).__name__}"
+            f"read_files: expected a dataset from dali_saliencymix.dataset (ImageFolder or "
+            f"ShardSet), got {type(source).__name__}"
         )
     kwargs: dict[str, object] = {
         "file_list": str(_write_file_list(source)),
@@ -248,7 +263,7 @@ def normalise(
 
 
 def train_pipeline(
-    data_dir: str | Path | ImageFolder | None = None,
+    data_dir: str | Path | ImageFolder | ShardSet | None = None,
     *,
     file_list: str | Path | None = None,
     exclude: Iterable[str | Path] = (),
@@ -270,8 +285,9 @@ def train_pipeline(
     """Training pipeline: outputs ``data`` (float, CHW or HWC) and ``label`` (float32 [C]).
 
     Args:
-        data_dir: folder of class sub-folders (or the root of ``file_list`` paths), or a
-            dataset already scanned (``dali_saliencymix.dataset``).
+        data_dir: folder of class sub-folders (or the root of ``file_list`` paths), a folder of
+            WebDataset shards (``dali-saliencymix shards``), or a dataset already loaded
+            (``dali_saliencymix.dataset.load_dataset``).
         file_list: text file of ``path label`` lines (DALI's format, e.g. the ``files.txt``
             that ``dali-saliencymix check`` writes).
         exclude: files to leave out (e.g. ``dataset.excluded_by_check(data_dir)``).
@@ -329,7 +345,7 @@ def train_pipeline(
 
 
 def val_pipeline(
-    data_dir: str | Path | ImageFolder | None = None,
+    data_dir: str | Path | ImageFolder | ShardSet | None = None,
     *,
     file_list: str | Path | None = None,
     classes: list[str] | None = None,

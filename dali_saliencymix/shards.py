@@ -102,6 +102,11 @@ class ShardSet:
         return self.manifest.classes if self.manifest else None
 
     @property
+    def num_classes(self) -> int | None:
+        """Number of classes in the manifest's class map (None without a manifest)."""
+        return self.manifest.num_classes if self.manifest else None
+
+    @property
     def num_samples(self) -> int | None:
         """Number of samples, from the manifest or the index files (None when unknown)."""
         if self.manifest is not None:
@@ -111,22 +116,61 @@ class ShardSet:
         return None
 
 
-def folder_samples(root: str | Path) -> tuple[list[str], list[tuple[Path, int]]]:
-    """Class names and ``(path, class id)`` of a class folder, in ``fn.readers.file``'s order.
+def folder_samples(
+    root: str | Path, classes: Sequence[str] | None = None
+) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Class names and ``(path, class id)`` of a class folder, as the package's scan reads it.
 
-    Class ids are the positions of the class sub-folders sorted by name; files are sorted
-    within each class. Checks the folder first (``scan_image_folder``).
+    The files and ids are those of ``scan_image_folder`` (hidden names ignored, nested folders
+    in their class, the same order as the folder reader); `classes` is the class map to use
+    (the training folder's, for a validation folder).
     """
     from dali_saliencymix.dataset import scan_image_folder
 
-    folder = scan_image_folder(root)
-    samples: list[tuple[Path, int]] = []
-    for label, name in enumerate(folder.classes):
-        files = sorted(
-            p for p in (folder.root / name).rglob("*") if p.is_file() and not p.name.startswith(".")
+    folder = scan_image_folder(root, classes=classes)
+    return folder.classes, list(zip(folder.files, folder.labels, strict=True))
+
+
+def is_shard_source(path: str | Path) -> bool:
+    """Whether `path` is a tar shard, or a folder of shards (``*.tar`` or a manifest)."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix == ".tar"
+    return path.is_dir() and ((path / MANIFEST).is_file() or any(path.glob("*.tar")))
+
+
+def load_shard_set(
+    source: str | Path | Sequence[str | Path] | ShardSet,
+    *,
+    num_classes: int | None = None,
+    classes: Sequence[str] | None = None,
+) -> ShardSet:
+    """Checked shards whose class map fits the request, as ``load_dataset`` does for folders.
+
+    `classes` (the training class map, for validation shards) must equal the manifest's;
+    `num_classes` must cover the manifest's classes. Shards without a manifest carry no class
+    map: then `num_classes` (or `classes`) must be given.
+    """
+    shard_set = source if isinstance(source, ShardSet) else check_shards(source)
+    where = shard_set.paths[0].parent
+    known = shard_set.classes
+    if known is None and num_classes is None and classes is None:
+        raise ShardError(
+            f"the shards in {where} have no {MANIFEST}, so their class map is unknown: give "
+            "num_classes (--num-classes)"
         )
-        samples += [(p, label) for p in files]
-    return folder.classes, samples
+    if known is not None and classes is not None and list(classes) != known:
+        raise ShardError(
+            f"the shards in {where} were written with another class map ({len(known)} classes: "
+            f"{known[:3]}...) than the training data ({len(classes)}: {list(classes)[:3]}...); "
+            "write them with `dali-saliencymix shards VAL_DIR OUT_DIR --classes-from TRAIN_DIR`"
+        )
+    if known is not None and num_classes is not None and num_classes < len(known):
+        raise ShardError(
+            f"the shards in {where} have {len(known)} classes but num_classes is {num_classes}: "
+            f"labels would fall outside [0, num_classes); use --num-classes {len(known)} or more"
+        )
+    return shard_set
 
 
 def write_shards(
@@ -346,7 +390,7 @@ def parse_ascii_label(text: DataNode, max_digits: int = MAX_LABEL_DIGITS) -> Dat
 
 
 def read_shards(
-    shards: str | Path | Sequence[str | Path],
+    shards: str | Path | Sequence[str | Path] | ShardSet,
     *,
     shard_id: int = 0,
     num_shards: int = 1,
@@ -371,7 +415,10 @@ def read_shards(
     """
     from nvidia.dali import fn
 
-    checked = check_shards(shards, image_key=image_key, label_key=label_key)
+    if isinstance(shards, ShardSet):
+        checked = shards
+    else:
+        checked = check_shards(shards, image_key=image_key, label_key=label_key)
     kwargs: dict[str, Any] = {
         "paths": [str(p) for p in checked.paths],
         "ext": [checked.image_key, checked.label_key],
@@ -401,11 +448,15 @@ def shards_command(
     *,
     pattern: str = DEFAULT_PATTERN,
     shuffle_seed: int | None = 0,
+    classes: Sequence[str] | None = None,
 ) -> list[Path]:
-    """The ``shards`` command: scan a class folder, write its shards with a progress bar."""
+    """The ``shards`` command: scan a class folder, write its shards with a progress bar.
+
+    `classes`: the class map to write the ids in (the training data's, for a validation folder).
+    """
     if shard_size < 1:
         raise ShardError(f"--shard-size must be at least 1, got {shard_size}")
-    classes, samples = folder_samples(data_dir)
+    classes, samples = folder_samples(data_dir, classes)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -14,7 +14,13 @@ def load_plugin() -> str:
     import nvidia.dali.plugin_manager as plugin_manager
 
     info = build_info()
-    check_dali_version(dali.__version__, str(info["dali_version"]))
+    check_dali_version(
+        dali.__version__,
+        str(info["dali_version"]),
+        installed_cuda=str(getattr(dali, "__cuda_version__", "")),
+        built_cuda_major=str(info["dali_cuda_major"]),
+        distribution=str(info["dali_distribution"]),
+    )
     path = str(library_path(PLUGIN_NAME))
     plugin_manager.load_library(path)
     return path

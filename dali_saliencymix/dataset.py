@@ -277,6 +277,9 @@ def load_dataset(
     classes found; `classes` is the training class map (for validation data). `exclude` (files
     a check listed) applies to folders and lists.
     """
+    if isinstance(data_dir, ImageFolder):
+        _check_num_classes(data_dir, num_classes, "classes")
+        return data_dir
     if isinstance(data_dir, ShardSet) or (
         file_list is None and data_dir is not None and is_shard_source(data_dir)
     ):
@@ -289,9 +292,6 @@ def load_dataset(
             return load_shard_set(data_dir, num_classes=num_classes, classes=classes)
         except ShardError as err:
             raise DatasetError(str(err)) from None
-    if isinstance(data_dir, ImageFolder):
-        _check_num_classes(data_dir, num_classes, "classes")
-        return data_dir
     if file_list is not None:
         return read_file_list(
             file_list, data_dir, num_classes=num_classes, classes=classes, exclude=exclude

@@ -148,9 +148,9 @@ def _soft_labels_on(
 ) -> torch.Tensor:
     """Float32 (N, C) labels on the device; class ids become exact one-hots there.
 
-    Host labels are checked on the host (``label_arrays``) and copied without blocking; device
-    labels cannot be checked without a synchronisation: a class id outside [0, num_classes)
-    then trips ``one_hot``'s device-side assertion, and soft labels are used as they are.
+    Host labels are checked on the host (``label_arrays``) and copied without blocking. Device
+    labels are checked on the device (class ids in [0, num_classes), soft labels finite and
+    >= 0), which waits for the device once.
     """
     if labels.device.type == "cpu":
         ids, soft = label_arrays(labels.numpy(), n, num_classes)
@@ -158,14 +158,27 @@ def _soft_labels_on(
         labels = host.pin_memory().to(device, non_blocking=True)
     else:
         labels = labels.to(device)
-        if labels.dtype.is_floating_point and tuple(labels.shape) != (n, num_classes):
+        soft = labels.dtype.is_floating_point
+        if soft and tuple(labels.shape) != (n, num_classes):
             raise ValueError(
                 f"saliency_mix: labels: expected soft labels of shape ({n}, "
                 f"{num_classes}), got {tuple(labels.shape)}"
             )
-        if not labels.dtype.is_floating_point and labels.numel() != n:
+        if not soft and labels.numel() != n:
             raise ValueError(
                 f"saliency_mix: labels: expected {n} class ids, got shape {tuple(labels.shape)}"
+            )
+        bad = ~(labels >= 0) | (~torch.isfinite(labels) if soft else labels >= num_classes)
+        if bool(bad.any()):
+            where = [int(v) for v in bad.nonzero()[0]]
+            value = labels[tuple(where)].item()
+            raise ValueError(
+                f"saliency_mix: labels: sample {where[0]} has "
+                + (
+                    f"weight {value} at class {where[1]}, expected a finite value >= 0"
+                    if soft
+                    else f"class {value}, expected 0 <= label < num_classes = {num_classes}"
+                )
             )
     if labels.dtype.is_floating_point:
         return labels.float().contiguous()

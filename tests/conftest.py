@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -37,6 +40,19 @@ def opencv_saliency(image: np.ndarray) -> np.ndarray:
 def opencv_saliency_u8(image: np.ndarray) -> np.ndarray:
     """OpenCV's map times 255 as uint8 (its float k/255 round-trips exactly)."""
     return (opencv_saliency(image) * 255).astype(np.uint8)
+
+
+def run_python(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run Python code in a child process started outside the source tree, so that it imports
+    the installed package as a user's process does (a PYTHONPATH still takes precedence)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tempfile.gettempdir(),
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,27 @@ def test_other_dali_version_is_refused_with_a_remedy() -> None:
     _libs.check_dali_version("2.4.0", "2.4.0")
 
 
+def test_dali_of_another_cuda_major_is_refused_with_a_remedy() -> None:
+    with pytest.raises(ImportError) as err:
+        _libs.check_dali_version(
+            "2.4.0",
+            "2.4.0",
+            installed_cuda="13048",
+            built_cuda_major="12",
+            distribution="nvidia-dali-cuda120",
+        )
+    text = str(err.value)
+    assert "built against the CUDA 12 DALI (nvidia-dali-cuda120)" in text
+    assert "built for CUDA 13" in text and "pip uninstall nvidia-dali-cuda130" in text
+    info = dali_saliencymix.build_info()
+    _libs.check_dali_version(  # the installed DALI passes its own check
+        dali.__version__,
+        str(info["dali_version"]),
+        installed_cuda=str(dali.__cuda_version__),
+        built_cuda_major=str(info["dali_cuda_major"]),
+    )
+
+
 def test_missing_library_says_how_to_build(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DSM_LIB_DIR", str(tmp_path))
     with pytest.raises(ImportError, match="not built: install it with `pip install .`"):

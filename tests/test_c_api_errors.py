@@ -8,14 +8,13 @@ reach Python as a ValueError that says memory ran out, not abort the process wit
 from __future__ import annotations
 
 import ctypes
-import os
-import subprocess
 import sys
 import textwrap
 from functools import lru_cache
 
 import numpy as np
 import pytest
+from conftest import run_python
 
 from dali_saliencymix import _libs
 from dali_saliencymix.kernels import saliency_map
@@ -104,13 +103,7 @@ CHILD = textwrap.dedent(
     ("which", "entry"), [("mix", "dsm_saliency_mix_cpu"), ("map", "dsm_saliency_cpu")]
 )
 def test_allocation_failure_is_an_error_not_an_abort(which: str, entry: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, which],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=300,
-    )
+    done = run_python(CHILD, which)
     report = f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr[-2000:]}"
     assert done.returncode == 0, report
     assert "VALUE_ERROR:" in done.stdout, report

@@ -3,11 +3,10 @@ PyTorch path and the dataset checks work there; only the DALI operators refuse, 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
+from conftest import run_python as run_child
 
 import dali_saliencymix
 
@@ -36,9 +35,7 @@ else:
 
 def run_python(prelude: str, body: str) -> str:
     code = textwrap.dedent(prelude) + textwrap.dedent(body)
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = run_child(code)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -1,7 +1,7 @@
 """SaliencyMix steps of the kernels (peak -> box -> paste -> labels) against a numpy reference.
 
-The reference follows SPEC section 4 with OpenCV's saliency for the peaks; the random draws
-(permutation, lambdas, coin flips) are given, so both sides must agree exactly.
+The reference follows docs/algorithm.md ("SaliencyMix") with OpenCV's saliency for the peaks;
+the random draws (permutation, lambdas, coin flips) are given, so both sides must agree exactly.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 One Python function per C function, each the only place that C function is called from Python:
 the numpy entry points (``kernels``) and the PyTorch path (``torch``) both go through here.
+(``dsm_saliency_mix_cpu`` / ``_cuda``, the former 18-argument entry points that the C library
+keeps as thin wrappers of ``dsm_mix_cpu`` / ``dsm_mix_cuda``, are not bound.)
 Pointers are plain integers (``array.ctypes.data``, ``tensor.data_ptr()``); a failed call raises
 ValueError with the library's message.
 """
@@ -14,7 +16,7 @@ from functools import lru_cache
 
 from dali_saliencymix._libs import KERNELS_NAME, library_path
 
-_p, _i32, _f32 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_float
+_p, _i32 = ctypes.c_void_p, ctypes.c_int32
 
 
 class DsmSample(ctypes.Structure):
@@ -30,6 +32,40 @@ class DsmSample(ctypes.Structure):
     ]
 
 
+class DsmMixArgs(ctypes.Structure):
+    """``dsm_mix_args`` of the C API: a batch of the mixing family (pointers as integers)."""
+
+    _fields_ = [
+        ("images", ctypes.c_void_p),
+        ("num_samples", ctypes.c_int32),
+        ("height", ctypes.c_int32),
+        ("width", ctypes.c_int32),
+        ("channels", ctypes.c_int32),
+        ("label_ids", ctypes.c_void_p),
+        ("soft_labels", ctypes.c_void_p),
+        ("num_classes", ctypes.c_int32),
+        ("label_smoothing", ctypes.c_float),
+        ("source", ctypes.c_void_p),
+        ("lam", ctypes.c_void_p),
+        ("apply", ctypes.c_void_p),
+        ("cutmix", ctypes.c_void_p),
+        ("box_draw", ctypes.c_void_p),
+        ("mode", ctypes.c_int32),
+        ("random_box", ctypes.c_int32),
+        ("has_minmax", ctypes.c_int32),
+        ("minmax", ctypes.c_double * 2),
+        ("correct_lam", ctypes.c_int32),
+        ("out_images", ctypes.c_void_p),
+        ("out_labels", ctypes.c_void_p),
+        ("out_boxes", ctypes.c_void_p),
+        ("out_lam", ctypes.c_void_p),
+    ]
+
+
+# The C API's codes of the modes (dsm_mix_args.mode).
+MODE_CODES = {"elem": 0, "batch": 1, "pair": 2}
+
+
 @lru_cache(maxsize=1)
 def library() -> ctypes.CDLL:
     """The loaded kernels library, with the argument types of every C function declared."""
@@ -41,16 +77,9 @@ def library() -> ctypes.CDLL:
     lib.dsm_saliency_cpu.argtypes = [_p, _i32, _i32, _i32, _p, _i32, ctypes.POINTER(ctypes.c_int64)]
     # samples, num_samples, float_output, stream
     lib.dsm_saliency_cuda.argtypes = [ctypes.POINTER(DsmSample), _i32, _i32, _p]
-    # images, n, h, w, c, label_ids, soft_labels, num_classes, smoothing, source, lam, apply,
-    # batch_mode, correct_lam, out_images, out_labels, out_boxes, out_lam
-    lib.dsm_saliency_mix_cpu.argtypes = [_p, _i32, _i32, _i32, _i32, _p, _p, _i32, _f32,
-                                         _p, _p, _p, _i32, _i32, _p, _p, _p, _p]  # fmt: skip
-    # images, n, h, w, c, soft_labels, num_classes, smoothing, source, lam, apply, batch_mode,
-    # correct_lam, out_images, out_labels, out_boxes, out_lam, stream
-    lib.dsm_saliency_mix_cuda.argtypes = [_p, _i32, _i32, _i32, _i32, _p, _i32, _f32,
-                                          _p, _p, _p, _i32, _i32, _p, _p, _p, _p, _p]  # fmt: skip
-    for name in ("dsm_saliency_cpu", "dsm_saliency_cuda", "dsm_saliency_mix_cpu",
-                 "dsm_saliency_mix_cuda"):  # fmt: skip
+    lib.dsm_mix_cpu.argtypes = [ctypes.POINTER(DsmMixArgs)]
+    lib.dsm_mix_cuda.argtypes = [ctypes.POINTER(DsmMixArgs), _p]
+    for name in ("dsm_saliency_cpu", "dsm_saliency_cuda", "dsm_mix_cpu", "dsm_mix_cuda"):
         getattr(lib, name).restype = _i32
     return lib
 
@@ -96,7 +125,7 @@ def saliency_cuda(
     check(library().dsm_saliency_cuda(samples, len(samples), int(float_output), stream))
 
 
-def saliency_mix(
+def mix(
     *,
     images: int,
     shape: tuple[int, int, int, int],
@@ -104,31 +133,58 @@ def saliency_mix(
     soft_labels: int | None,
     num_classes: int,
     label_smoothing: float,
-    draws: tuple[int, int, int],
-    batch_mode: bool,
+    source: int,
+    lam: int,
+    apply: int,
+    cutmix: int | None,
+    box_draw: int | None,
+    mode: str,
+    random_box: bool,
+    minmax: tuple[float, float] | None,
     correct_lam: bool,
     out_images: int,
     out_labels: int,
     out_boxes: int | None,
     out_lam: int | None,
-    stream: int | None = None,
     cuda: bool = False,
+    stream: int | None = None,
 ) -> None:
-    """SaliencyMix of a batch through the C API, on the host or (``cuda``) on a CUDA stream.
+    """Mix a batch through the C API: ``dsm_mix_cpu``, or ``dsm_mix_cuda`` on a stream.
 
-    ``shape`` is (N, H, W, C); ``draws`` the pointers of the int32 sources, float32 lams and
-    uint8 coin flips (host arrays of N values). On CUDA, labels are device soft labels only.
+    With ``cuda``, the work goes on CUDA stream ``stream`` (None: the default stream).
+    ``shape`` is (N, H, W, C); every array argument is a pointer (an int) or None. The draws
+    are host arrays: int32 ``source``, float32 ``lam``, uint8 ``apply``, uint8 ``cutmix``
+    (None: all CutMix) and float32 ``box_draw`` (N x 4; None when neither ``random_box`` nor
+    ``minmax`` needs it). ``mode`` is "elem", "batch" or "pair". On CUDA, images, labels and
+    outputs are device pointers and the labels are soft labels only.
     """
     n, h, w, c = shape
-    source, lam, apply = draws
-    options = (num_classes, _f32(label_smoothing), source, lam, apply, int(batch_mode))
-    outputs = (int(correct_lam), out_images, out_labels, out_boxes, out_lam)
+    args = DsmMixArgs(
+        images=images,
+        num_samples=n,
+        height=h,
+        width=w,
+        channels=c,
+        label_ids=label_ids,
+        soft_labels=soft_labels,
+        num_classes=num_classes,
+        label_smoothing=label_smoothing,
+        source=source,
+        lam=lam,
+        apply=apply,
+        cutmix=cutmix,
+        box_draw=box_draw,
+        mode=MODE_CODES[mode],
+        random_box=int(random_box),
+        has_minmax=int(minmax is not None),
+        minmax=(ctypes.c_double * 2)(*(minmax or (0.0, 0.0))),
+        correct_lam=int(correct_lam),
+        out_images=out_images,
+        out_labels=out_labels,
+        out_boxes=out_boxes,
+        out_lam=out_lam,
+    )
     if cuda:
-        status = library().dsm_saliency_mix_cuda(
-            images, n, h, w, c, soft_labels, *options, *outputs, stream
-        )
+        check(library().dsm_mix_cuda(ctypes.byref(args), stream))
     else:
-        status = library().dsm_saliency_mix_cpu(
-            images, n, h, w, c, label_ids, soft_labels, *options, *outputs
-        )
-    check(status)
+        check(library().dsm_mix_cpu(ctypes.byref(args)))

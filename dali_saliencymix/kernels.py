@@ -1,6 +1,12 @@
-"""The kernels on numpy arrays, without DALI: saliency maps and SaliencyMix on the CPU."""
+"""The kernels on numpy arrays, without DALI: saliency maps and the mixing family on the CPU.
+
+The mixing family: MixUp, CutMix with a random or saliency-centred box (SaliencyMix), and its
+random draws.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -84,6 +90,66 @@ def label_arrays(
     )
 
 
+@dataclass
+class MixDraws:
+    """The random draws of one batch (docs/algorithm.md, "The mixing family").
+
+    Attributes:
+        source: int32 (N,): sample i is mixed with sample source[i] (its partner).
+        lam: float32 (N,): the sampled target weights, in [0, 1].
+        apply: uint8 (N,): the coin flips (non-zero: mix).
+        cutmix: uint8 (N,): 1 if the mixing event is CutMix, 0 if MixUp; None: all CutMix.
+        box: float32 (N, 4): uniform draws in [0, 1] that place a random box and draw the sides
+            of a ``cutmix_minmax`` box; None when neither is used.
+
+    """
+
+    source: np.ndarray
+    lam: np.ndarray
+    apply: np.ndarray
+    cutmix: np.ndarray | None = None
+    box: np.ndarray | None = None
+
+
+def draw(
+    num_samples: int,
+    options: MixConfig,
+    seed: int | np.random.Generator | None = None,
+) -> MixDraws:
+    """Draws for a batch with timm's distributions for ``options`` (a ``MixConfig``).
+
+    The partners: a random permutation (``pairing="permutation"``) or N-1-i (``"reverse"``).
+    lam ~ Beta(cutmix_alpha) or Beta(mixup_alpha), the CutMix one with probability
+    ``switch_prob`` when both alphas are > 0 (else the one that is); apply ~ Bernoulli(prob)
+    (all 0 when ``options.enabled`` is False); the box draws uniform in [0, 1), when the box is
+    random or ``cutmix_minmax`` is given. For SaliencyMix's options (CutMix only, saliency
+    boxes) the draws are those that ``dali_saliencymix.torch.draw`` always made for a seed.
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n = num_samples
+    if options.pairing == "permutation":
+        source = rng.permutation(n).astype(np.int32)
+    else:
+        source = np.arange(n - 1, -1, -1, dtype=np.int32)
+    a_cut, a_mix = options.cutmix_alpha, options.mixup_alpha
+    lam = rng.beta(a_cut, a_cut, n) if a_cut > 0 else None
+    apply = (rng.random(n) < options.prob).astype(np.uint8)
+    if not options.enabled:
+        apply[:] = 0
+    cutmix = None
+    if a_mix > 0:
+        lam_mix = rng.beta(a_mix, a_mix, n)
+        if lam is None:
+            lam, cutmix = lam_mix, np.zeros(n, np.uint8)
+        else:
+            cutmix = (rng.random(n) < options.switch_prob).astype(np.uint8)
+            lam = np.where(cutmix == 1, lam, lam_mix)
+    box = None
+    if options.box == "random" or options.cutmix_minmax is not None:
+        box = rng.random((n, 4), dtype=np.float32)
+    return MixDraws(source=source, lam=lam.astype(np.float32), apply=apply, cutmix=cutmix, box=box)
+
+
 def draw_arrays(
     source: np.ndarray, lam: np.ndarray, apply: np.ndarray, num_samples: int, what: str = ""
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,6 +165,118 @@ def draw_arrays(
                 f"saliency_mix: {what}{name}: expected {num_samples} values, got {values.size}"
             )
     return arrays
+
+
+@dataclass
+class DrawArrays:
+    """A MixDraws as the C API takes it: contiguous host arrays of the C types (or None)."""
+
+    source: np.ndarray  # int32 (N,)
+    lam: np.ndarray  # float32 (N,)
+    apply: np.ndarray  # uint8 (N,)
+    cutmix: np.ndarray | None  # uint8 (N,)
+    box: np.ndarray | None  # float32 (N, 4)
+
+    def pointers(self) -> dict[str, int | None]:
+        """The keyword arguments ``source`` .. ``box_draw`` of ``c_api.mix``."""
+        return {
+            "source": self.source.ctypes.data,
+            "lam": self.lam.ctypes.data,
+            "apply": self.apply.ctypes.data,
+            "cutmix": None if self.cutmix is None else self.cutmix.ctypes.data,
+            "box_draw": None if self.box is None else self.box.ctypes.data,
+        }
+
+
+def mix_draw_arrays(draws: MixDraws, num_samples: int, what: str = "draws.") -> DrawArrays:
+    """``draws`` checked for length and converted for the C API (values are checked there).
+
+    ``cutmix`` may be of any integer or bool type (values 0 or 1); ``box`` must be (N, 4).
+    """
+    source, lam, apply = draw_arrays(draws.source, draws.lam, draws.apply, num_samples, what)
+    cutmix = box = None
+    if draws.cutmix is not None:
+        flags = np.asarray(draws.cutmix)
+        if flags.size != num_samples:
+            raise ValueError(
+                f"saliency_mix: {what}cutmix: expected {num_samples} values, got {flags.size}"
+            )
+        if not (np.issubdtype(flags.dtype, np.integer) or flags.dtype == np.bool_):
+            raise ValueError(
+                f"saliency_mix: {what}cutmix: expected integer or bool flags (1 CutMix, "
+                f"0 MixUp), got dtype {flags.dtype}"
+            )
+        bad = (flags != 0) & (flags != 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad.reshape(-1))[0])
+            raise ValueError(
+                f"saliency_mix: {what}cutmix: sample {i} is {flags.reshape(-1)[i]}, expected 0 "
+                "(MixUp) or 1 (CutMix)"
+            )
+        cutmix = np.ascontiguousarray(flags, dtype=np.uint8).reshape(-1)
+    if draws.box is not None:
+        box = np.ascontiguousarray(draws.box, dtype=np.float32)
+        if box.shape != (num_samples, 4):
+            raise ValueError(
+                f"saliency_mix: {what}box: expected shape ({num_samples}, 4), got "
+                f"{np.shape(draws.box)}"
+            )
+    return DrawArrays(source, lam, apply, cutmix, box)
+
+
+def mix_numpy(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    draws: MixDraws,
+    options: MixConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The mixing family on a numpy batch on the CPU, given the random draws (the C API).
+
+    Args:
+        images: uint8 NHWC batch (C = 1 or 3), all of one size.
+        labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes).
+        draws: the draws (``draw`` makes them with timm's distributions); their ``source`` is
+            used as given (``options.pairing`` plays no part here).
+        options: the fields ``mode``, ``box``, ``cutmix_minmax``, ``correct_lam``,
+            ``label_smoothing`` and ``num_classes`` are used.
+
+    Returns:
+        Mixed images (N, H, W, C) uint8, soft labels (N, num_classes) float32, boxes (N, 4)
+        int32 as (y1, x1, y2, x2) (zeros for MixUp and unmixed samples), and the target weights
+        (N,) float32.
+
+    """
+    if images.ndim != 4:
+        raise ValueError(f"saliency_mix: images: expected an NHWC batch, got shape {images.shape}")
+    n, h, w, c = images.shape
+    image_dims(images[0] if n else np.empty((h, w, c), images.dtype), "saliency_mix: images")
+    ids, soft = label_arrays(labels, n, options.num_classes)
+    arrays = mix_draw_arrays(draws, n, "")
+    out_images = np.empty_like(images)
+    out_labels = np.empty((n, options.num_classes), np.float32)
+    boxes = np.empty((n, 4), np.int32)
+    out_lam = np.empty(n, np.float32)
+    if n:
+        images = np.ascontiguousarray(images)
+        c_api.mix(
+            images=images.ctypes.data,
+            shape=(n, h, w, c),
+            label_ids=None if ids is None else ids.ctypes.data,
+            soft_labels=None if soft is None else soft.ctypes.data,
+            num_classes=options.num_classes,
+            label_smoothing=options.label_smoothing,
+            **arrays.pointers(),
+            mode=options.mode,
+            random_box=options.box == "random",
+            minmax=options.cutmix_minmax,
+            correct_lam=options.correct_lam,
+            out_images=out_images.ctypes.data,
+            out_labels=out_labels.ctypes.data,
+            out_boxes=boxes.ctypes.data,
+            out_lam=out_lam.ctypes.data,
+        )
+    return out_images, out_labels, boxes, out_lam
 
 
 def saliency_mix_numpy(
@@ -123,7 +301,9 @@ def saliency_mix_numpy(
         lam: sampled target weights, shape (N,) (``mode="batch"`` uses lam[0]).
         apply: coin flips, shape (N,) (``mode="batch"`` uses apply[0]).
         mode: ``"elem"`` (each pair its own lam, flip and box centred on its source's saliency
-            peak) or ``"batch"`` (one lam, flip and box, from the source of sample 0).
+            peak), ``"batch"`` (one lam, flip and box, from the source of sample 0) or
+            ``"pair"`` (sample i uses the draws of min(i, source[i]); source must pair the
+            samples both ways).
         label_smoothing: timm's label smoothing, in [0, 1).
         correct_lam: the target weight is 1 - box area / image area (else the sampled lam).
 
@@ -133,33 +313,11 @@ def saliency_mix_numpy(
 
     """
     options = MixConfig(
-        num_classes=num_classes, mode=mode, label_smoothing=label_smoothing, correct_lam=correct_lam
+        num_classes=num_classes,
+        mode=mode,
+        label_smoothing=label_smoothing,
+        correct_lam=correct_lam,
+        # The sources are given: any pairing is accepted here (pair mode checks that they pair).
+        pairing="reverse" if mode == "pair" else "permutation",
     )
-    if images.ndim != 4:
-        raise ValueError(f"saliency_mix: images: expected an NHWC batch, got shape {images.shape}")
-    n, h, w, c = images.shape
-    image_dims(images[0] if n else np.empty((h, w, c), images.dtype), "saliency_mix: images")
-    ids, soft = label_arrays(labels, n, options.num_classes)
-    draws = draw_arrays(source, lam, apply, n)
-    out_images = np.empty_like(images)
-    out_labels = np.empty((n, options.num_classes), np.float32)
-    boxes = np.empty((n, 4), np.int32)
-    out_lam = np.empty(n, np.float32)
-    if n:
-        images = np.ascontiguousarray(images)
-        c_api.saliency_mix(
-            images=images.ctypes.data,
-            shape=(n, h, w, c),
-            label_ids=None if ids is None else ids.ctypes.data,
-            soft_labels=None if soft is None else soft.ctypes.data,
-            num_classes=options.num_classes,
-            label_smoothing=options.label_smoothing,
-            draws=tuple(d.ctypes.data for d in draws),
-            batch_mode=options.mode == "batch",
-            correct_lam=options.correct_lam,
-            out_images=out_images.ctypes.data,
-            out_labels=out_labels.ctypes.data,
-            out_boxes=boxes.ctypes.data,
-            out_lam=out_lam.ctypes.data,
-        )
-    return out_images, out_labels, boxes, out_lam
+    return mix_numpy(images, labels, draws=MixDraws(source, lam, apply), options=options)

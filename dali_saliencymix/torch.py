@@ -1,29 +1,25 @@
-"""SaliencyMix for PyTorch without DALI: the same kernels on uint8 NHWC tensors, CPU or CUDA.
+"""The mixing family for PyTorch without DALI: the same kernels on uint8 NHWC tensors, CPU or CUDA.
 
-CUDA tensors are processed on the current CUDA stream (the random draws are made on the host with
-NumPy and copied with the launch). Semantics and outputs equal ``fn.saliency_mix``.
+``mix`` is timm's MixUp / CutMix (random box) and SaliencyMix (saliency box) with ``MixConfig``'s
+options; ``saliency_mix`` is SaliencyMix as in the paper. CUDA tensors are processed on the
+current CUDA stream (the random draws are made on the host with NumPy and copied with the
+launch). Semantics and outputs equal ``fn.saliency_mix``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from dali_saliencymix import c_api
-from dali_saliencymix.kernels import draw_arrays, label_arrays
+from dali_saliencymix.kernels import MixDraws, label_arrays, mix_draw_arrays
+from dali_saliencymix.kernels import draw as draw_family
 from dali_saliencymix.mix_options import MixConfig
 
-
-@dataclass
-class MixDraws:
-    """The random draws of one batch: pairs, sampled target weights and coin flips."""
-
-    source: np.ndarray  # int32 (N,)
-    lam: np.ndarray  # float32 (N,)
-    apply: np.ndarray  # uint8 (N,)
+__all__ = ["MixDraws", "draw", "mix", "saliency_mix"]
 
 
 def draw(
@@ -32,14 +28,101 @@ def draw(
     prob: float = 1.0,
     seed: int | np.random.Generator | None = None,
 ) -> MixDraws:
-    """Draw a permutation, lam ~ Beta(alpha, alpha) and coin flips with probability prob."""
-    options = MixConfig(num_classes=1, alpha=alpha, prob=prob)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return MixDraws(
-        source=rng.permutation(num_samples).astype(np.int32),
-        lam=rng.beta(options.alpha, options.alpha, num_samples).astype(np.float32),
-        apply=(rng.random(num_samples) < options.prob).astype(np.uint8),
-    )
+    """Draw SaliencyMix's draws: a permutation, lam ~ Beta(alpha, alpha), coin flips.
+
+    The flips are 1 with probability ``prob``. ``dali_saliencymix.kernels.draw`` draws for any
+    ``MixConfig``.
+    """
+    return draw_family(num_samples, MixConfig(num_classes=1, alpha=alpha, prob=prob), seed)
+
+
+def mix(
+    images: torch.Tensor,
+    labels: torch.Tensor | np.ndarray,
+    *,
+    options: MixConfig | None = None,
+    draws: MixDraws | None = None,
+    seed: int | np.random.Generator | None = None,
+    return_info: bool = False,
+    **option_kwargs: Any,
+) -> tuple[torch.Tensor, ...]:
+    """MixUp / CutMix / SaliencyMix of a uint8 NHWC batch (CPU or CUDA), timm's ``Mixup``.
+
+    Args:
+        images: uint8 tensor (N, H, W, C) with C = 1 or 3 (RGB), on the CPU or a CUDA device.
+        labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes); a
+            tensor (CPU or on the device of ``images``) or a numpy array.
+        options: the mixing options; or give them as keyword arguments (``MixConfig``'s
+            fields, e.g. ``num_classes=1000, mixup_alpha=0.8, box="random"``), not both.
+        draws: explicit draws (e.g. to reproduce a batch); by default drawn with timm's
+            distributions for the options (``dali_saliencymix.kernels.draw``).
+        seed: seed or NumPy Generator for the draws.
+        return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2), lams (N,) and sources
+            (N,).
+        **option_kwargs: ``MixConfig``'s fields, when ``options`` is not given.
+
+    Returns:
+        ``(images, soft_labels)`` or ``(images, soft_labels, boxes, lams, sources)``, on the
+        device of ``images``. An empty batch (N = 0) gives empty outputs of those shapes.
+
+    """
+    if options is None:
+        options = MixConfig(**option_kwargs)
+    elif option_kwargs:
+        raise ValueError(
+            "mix: give the options either as options=MixConfig(...) or as keyword arguments, "
+            f"not both (got {sorted(option_kwargs)})"
+        )
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(
+            "saliency_mix: images: expected a uint8 NHWC tensor, got "
+            f"{images.dtype} of shape {tuple(images.shape)}"
+        )
+    device = images.device
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"saliency_mix: images must be on the CPU or a CUDA device, got {device}")
+    n, h, w, c = images.shape
+    labels = torch.as_tensor(labels)
+    if draws is None:
+        draws = draw_family(n, options, seed)
+    arrays = mix_draw_arrays(draws, n)
+    images = images.contiguous()
+    out_images = torch.empty_like(images)
+    out_labels = torch.empty((n, options.num_classes), dtype=torch.float32, device=device)
+    boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
+    lams = torch.empty((n,), dtype=torch.float32, device=device)
+    cuda = device.type == "cuda"
+    if cuda:
+        ids, soft = None, _soft_labels_on(labels, n, options.num_classes, device)
+    else:
+        ids, soft = label_arrays(labels.numpy(), n, options.num_classes)
+    if n:
+        with torch.cuda.device(device) if cuda else contextlib.nullcontext():
+            c_api.mix(
+                images=images.data_ptr(),
+                shape=(n, h, w, c),
+                label_ids=None if ids is None else ids.ctypes.data,
+                soft_labels=_pointer(soft),
+                num_classes=options.num_classes,
+                label_smoothing=options.label_smoothing,
+                **arrays.pointers(),
+                mode=options.mode,
+                random_box=options.box == "random",
+                minmax=options.cutmix_minmax,
+                correct_lam=options.correct_lam,
+                out_images=out_images.data_ptr(),
+                out_labels=out_labels.data_ptr(),
+                out_boxes=boxes.data_ptr(),
+                out_lam=lams.data_ptr(),
+                cuda=cuda,
+                stream=torch.cuda.current_stream(device).cuda_stream if cuda else None,
+            )
+    if not return_info:
+        return out_images, out_labels
+    sources = torch.from_numpy(arrays.source.copy())
+    if cuda:
+        sources = sources.pin_memory().to(device, non_blocking=True)
+    return out_images, out_labels, boxes, lams, sources
 
 
 def saliency_mix(
@@ -57,6 +140,8 @@ def saliency_mix(
     return_info: bool = False,
 ) -> tuple[torch.Tensor, ...]:
     """SaliencyMix of a uint8 NHWC batch (CPU or CUDA): mixed images and float32 soft labels.
+
+    ``mix`` with CutMix only, boxes centred on the source's saliency peak and random pairs.
 
     Args:
         images: uint8 tensor (N, H, W, C) with C = 1 or 3 (RGB), on the CPU or a CUDA device.
@@ -87,54 +172,7 @@ def saliency_mix(
         label_smoothing=label_smoothing,
         correct_lam=correct_lam,
     )
-    if images.dtype != torch.uint8 or images.dim() != 4:
-        raise ValueError(
-            "saliency_mix: images: expected a uint8 NHWC tensor, got "
-            f"{images.dtype} of shape {tuple(images.shape)}"
-        )
-    device = images.device
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"saliency_mix: images must be on the CPU or a CUDA device, got {device}")
-    n, h, w, c = images.shape
-    labels = torch.as_tensor(labels)
-    if draws is None:
-        draws = draw(n, options.alpha, options.prob, seed)
-    source, lam, apply = draw_arrays(draws.source, draws.lam, draws.apply, n, "draws.")
-    images = images.contiguous()
-    out_images = torch.empty_like(images)
-    out_labels = torch.empty((n, options.num_classes), dtype=torch.float32, device=device)
-    boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
-    lams = torch.empty((n,), dtype=torch.float32, device=device)
-    cuda = device.type == "cuda"
-    if cuda:
-        ids, soft = None, _soft_labels_on(labels, n, options.num_classes, device)
-    else:
-        ids, soft = label_arrays(labels.numpy(), n, options.num_classes)
-    if n:
-        with torch.cuda.device(device) if cuda else contextlib.nullcontext():
-            c_api.saliency_mix(
-                images=images.data_ptr(),
-                shape=(n, h, w, c),
-                label_ids=None if ids is None else ids.ctypes.data,
-                soft_labels=_pointer(soft),
-                num_classes=options.num_classes,
-                label_smoothing=options.label_smoothing,
-                draws=(source.ctypes.data, lam.ctypes.data, apply.ctypes.data),
-                batch_mode=options.mode == "batch",
-                correct_lam=options.correct_lam,
-                out_images=out_images.data_ptr(),
-                out_labels=out_labels.data_ptr(),
-                out_boxes=boxes.data_ptr(),
-                out_lam=lams.data_ptr(),
-                stream=torch.cuda.current_stream(device).cuda_stream if cuda else None,
-                cuda=cuda,
-            )
-    if not return_info:
-        return out_images, out_labels
-    sources = torch.from_numpy(source.copy())
-    if cuda:
-        sources = sources.pin_memory().to(device, non_blocking=True)
-    return out_images, out_labels, boxes, lams, sources
+    return mix(images, labels, options=options, draws=draws, seed=seed, return_info=return_info)
 
 
 def _pointer(array: np.ndarray | torch.Tensor | None) -> int | None:

@@ -99,9 +99,7 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
-@pytest.mark.parametrize(
-    ("which", "entry"), [("mix", "dsm_saliency_mix_cpu"), ("map", "dsm_saliency_cpu")]
-)
+@pytest.mark.parametrize(("which", "entry"), [("mix", "dsm_mix_cpu"), ("map", "dsm_saliency_cpu")])
 def test_allocation_failure_is_an_error_not_an_abort(which: str, entry: str) -> None:
     done = run_python(CHILD, which)
     report = f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr[-2000:]}"

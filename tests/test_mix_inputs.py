@@ -48,7 +48,7 @@ def test_num_classes_outside_int32_is_refused(num_classes) -> None:
 
 def test_numpy_integers_are_options_like_ints() -> None:
     config = MixConfig(num_classes=np.int64(10), alpha=np.float32(0.5), mix_off_epoch=np.int8(3))
-    assert (config.num_classes, config.alpha, config.mix_off_epoch) == (10, 0.5, 3)
+    assert (config.num_classes, config.cutmix_alpha, config.mix_off_epoch) == (10, 0.5, 3)
     assert type(config.num_classes) is int and type(config.mix_off_epoch) is int
     _, soft, _, _ = mix_numpy(np.array([0, 9]), num_classes=np.int64(10))
     assert soft.shape == (2, 10)
@@ -60,7 +60,7 @@ def test_numpy_integers_are_options_like_ints() -> None:
         ("alpha", float("nan"), "alpha must be finite"),
         ("prob", float("nan"), "prob must be finite"),
         ("label_smoothing", "0.1", None),  # numbers given as text are read as numbers
-        ("mode", "pair", "mode must be 'elem' or 'batch'"),
+        ("mode", "diagonal", "mode must be one of 'elem', 'batch', 'pair'"),
         ("mix_off_epoch", -1, "mix_off_epoch must be >= 0"),
         ("mix_off_epoch", 1.5, "mix_off_epoch must be an integer or None"),
     ],

@@ -276,7 +276,7 @@ def test_bad_inputs_are_clear_errors(images, labels, kwargs, message) -> None:
         ({"prob": -0.1}, "prob must be in [0, 1]"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in [0, 1)"),
         ({"num_classes": 0}, "num_classes must be an integer >= 1"),
-        ({"mode": "pair"}, "mode must be 'elem' or 'batch'"),
+        ({"mode": "diagonal"}, "mode must be one of 'elem', 'batch', 'pair'"),
     ],
 )
 def test_bad_options_are_clear_errors(kwargs, message) -> None:

@@ -135,6 +135,138 @@ class StreamScratch {
 };
 #endif
 
+
+/// Reads a dsm_mix_args into the kernels' config and samples, checking everything the kernels
+/// rely on (checks/mix_checks.h); returns the error message, or an empty string. `device`: the
+/// CUDA entry point (device soft labels, not read here; no class ids).
+std::string ReadMixArgs(const dsm_mix_args *a, bool device, dsm::MixConfig &config,
+                        std::vector<dsm::MixSample> &samples) {
+  if (!a) return "args must not be NULL";
+  if (device && (a->label_ids || !a->soft_labels))
+    return "give soft_labels (device memory, one-hot for class ids); label_ids must be NULL on "
+           "CUDA";
+  if (!device && (a->label_ids == nullptr) == (a->soft_labels == nullptr))
+    return "give exactly one of label_ids and soft_labels";
+  if (!a->source || !a->lam || !a->apply) return "source, lam and apply must not be NULL";
+  // Shape and count first: the sample array below is sized and indexed from them.
+  const std::string shape_error = dsm::CheckImageShape(a->height, a->width, a->channels);
+  if (!shape_error.empty()) return "images: " + shape_error;
+  if (a->num_samples < 1) return "expected at least 1 sample, got " + std::to_string(a->num_samples);
+  std::string error = dsm::CheckMixOptions(a->num_classes, a->label_smoothing);
+  if (error.empty()) error = dsm::CheckMixModeCode(a->mode, config.mode);
+  if (!error.empty()) return error;
+  if (!a->images || !a->out_images || !a->out_labels)
+    return "images and outputs must not be NULL";
+  config.num_samples = a->num_samples;
+  config.height = a->height;
+  config.width = a->width;
+  config.channels = a->channels;
+  config.num_classes = a->num_classes;
+  config.label_smoothing = a->label_smoothing;
+  config.correct_lam = a->correct_lam != 0;
+  config.random_box = a->random_box != 0;
+  config.has_minmax = a->has_minmax != 0;
+  config.minmax[0] = a->minmax[0];
+  config.minmax[1] = a->minmax[1];
+  if (config.UsesBoxDraws() && !a->box_draw) return dsm::MissingBoxDraws();
+  const int n = a->num_samples;
+  const size_t image_bytes = static_cast<size_t>(a->height) * a->width * a->channels;
+  samples.assign(n, dsm::MixSample{});
+  for (int i = 0; i < n; ++i) {
+    dsm::MixSample &s = samples[i];
+    s.image = a->images + i * image_bytes;
+    s.out_image = a->out_images + i * image_bytes;
+    if (a->soft_labels)
+      s.soft_label = a->soft_labels + static_cast<size_t>(i) * a->num_classes;
+    else
+      s.label_id = a->label_ids[i];
+    s.out_label = a->out_labels + static_cast<size_t>(i) * a->num_classes;
+    s.out_box = a->out_boxes ? a->out_boxes + 4 * static_cast<size_t>(i) : nullptr;
+    s.out_lam = a->out_lam ? a->out_lam + i : nullptr;
+    s.source = a->source[i];
+    s.lam = a->lam[i];
+    s.apply = a->apply[i] ? 1 : 0;
+    s.cutmix = a->cutmix ? a->cutmix[i] : 1;
+    if (a->box_draw)
+      for (int k = 0; k < 4; ++k) s.box_draw[k] = a->box_draw[4 * static_cast<size_t>(i) + k];
+  }
+  return dsm::CheckMixArguments(config, samples.data(), !device);
+}
+
+/// The arguments of the former SaliencyMix entry points as a dsm_mix_args (all CutMix, saliency
+/// boxes).
+dsm_mix_args SaliencyMixArgs(const uint8_t *images, int32_t num_samples, int32_t height,
+                             int32_t width, int32_t channels, const int32_t *label_ids,
+                             const float *soft_labels, int32_t num_classes,
+                             float label_smoothing, const int32_t *source, const float *lam,
+                             const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
+                             uint8_t *out_images, float *out_labels, int32_t *out_boxes,
+                             float *out_lam) {
+  dsm_mix_args a{};
+  a.images = images;
+  a.num_samples = num_samples;
+  a.height = height;
+  a.width = width;
+  a.channels = channels;
+  a.label_ids = label_ids;
+  a.soft_labels = soft_labels;
+  a.num_classes = num_classes;
+  a.label_smoothing = label_smoothing;
+  a.source = source;
+  a.lam = lam;
+  a.apply = apply;
+  a.mode = batch_mode ? 1 : 0;
+  a.correct_lam = correct_lam;
+  a.out_images = out_images;
+  a.out_labels = out_labels;
+  a.out_boxes = out_boxes;
+  a.out_lam = out_lam;
+  return a;
+}
+
+int32_t MixCpu(const char *where, const dsm_mix_args *args) {
+  return Guarded(where, [&]() -> int32_t {
+    dsm::MixConfig config;
+    std::vector<dsm::MixSample> samples;
+    const std::string error = ReadMixArgs(args, false, config, samples);
+    if (!error.empty()) return Fail(where, error);
+    dsm::SaliencyMixCpu(config, samples.data(), dsm::SerialFor);
+    return 0;
+  });
+}
+
+int32_t MixCuda(const char *where, const dsm_mix_args *args, void *stream) {
+#if DSM_WITH_CUDA
+  return Guarded(where, [&]() -> int32_t {
+    dsm::MixConfig config;
+    std::vector<dsm::MixSample> samples;
+    const std::string error = ReadMixArgs(args, true, config, samples);
+    if (!error.empty()) return Fail(where, error);
+    const std::string driver_error = dsm::CheckCudaDriver();
+    if (!driver_error.empty()) return Fail(where, driver_error);
+    auto cuda_stream = static_cast<cudaStream_t>(stream);
+    cudaMemPool_t pool = nullptr;
+    cudaError_t err = ScratchPool(&pool);
+    if (err != cudaSuccess) return Fail(where, CudaMessage("memory pool setup: ", err));
+    const dsm::MixPlanCuda plan = dsm::PlanSaliencyMixCuda(config, samples.data());
+    std::vector<unsigned char> staging(plan.staging_bytes);
+    StreamScratch scratch(cuda_stream);
+    err = scratch.Allocate(plan.scratch_bytes, pool);
+    if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocFromPoolAsync: ", err));
+    err = dsm::SaliencyMixCuda(plan, samples.data(), scratch.get(), plan.scratch_bytes,
+                               staging.data(), staging.size(), cuda_stream);
+    const cudaError_t free_err = scratch.Free();
+    if (err != cudaSuccess) return Fail(where, CudaMessage("", err));
+    if (free_err != cudaSuccess) return Fail(where, CudaMessage("cudaFreeAsync: ", free_err));
+    return 0;
+  });
+#else
+  (void)args, (void)stream;
+  return Fail(where, "this build of dali-saliencymix has no CUDA support (rebuild with a CUDA "
+                     "compiler on the PATH, or -DDSM_CUDA=ON)");
+#endif
+}
+
 }  // namespace
 
 extern "C" {
@@ -172,6 +304,12 @@ int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, in
   });
 }
 
+int32_t dsm_mix_cpu(const dsm_mix_args *args) { return MixCpu("dsm_mix_cpu", args); }
+
+int32_t dsm_mix_cuda(const dsm_mix_args *args, void *stream) {
+  return MixCuda("dsm_mix_cuda", args, stream);
+}
+
 int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
                              int32_t width, int32_t channels, const int32_t *label_ids,
                              const float *soft_labels, int32_t num_classes,
@@ -179,51 +317,11 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
                              const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
                              uint8_t *out_images, float *out_labels, int32_t *out_boxes,
                              float *out_lam) {
-  constexpr const char *where = "dsm_saliency_mix_cpu";
-  return Guarded(where, [&]() -> int32_t {
-    if ((label_ids == nullptr) == (soft_labels == nullptr))
-      return Fail(where, "give exactly one of label_ids and soft_labels");
-    if (!source || !lam || !apply) return Fail(where, "source, lam and apply must not be NULL");
-    dsm::MixConfig config;
-    config.num_samples = num_samples;
-    config.height = height;
-    config.width = width;
-    config.channels = channels;
-    config.num_classes = num_classes;
-    config.label_smoothing = label_smoothing;
-    config.batch_mode = batch_mode != 0;
-    config.correct_lam = correct_lam != 0;
-    // Shape and count first: the sample array below is sized and indexed from them.
-    const std::string shape_error = dsm::CheckImageShape(height, width, channels);
-    if (!shape_error.empty()) return Fail(where, "images: " + shape_error);
-    if (num_samples < 1)
-      return Fail(where, "expected at least 1 sample, got " + std::to_string(num_samples));
-    const std::string options_error = dsm::CheckMixOptions(num_classes, label_smoothing);
-    if (!options_error.empty()) return Fail(where, options_error);
-    if (!images || !out_images || !out_labels)
-      return Fail(where, "images and outputs must not be NULL");
-    const size_t image_bytes = static_cast<size_t>(height) * width * channels;
-    std::vector<dsm::MixSample> samples(num_samples);
-    for (int i = 0; i < num_samples; ++i) {
-      dsm::MixSample &s = samples[i];
-      s.image = images + i * image_bytes;
-      s.out_image = out_images + i * image_bytes;
-      if (soft_labels)
-        s.soft_label = soft_labels + static_cast<size_t>(i) * num_classes;
-      else
-        s.label_id = label_ids[i];
-      s.out_label = out_labels + static_cast<size_t>(i) * num_classes;
-      s.out_box = out_boxes ? out_boxes + 4 * static_cast<size_t>(i) : nullptr;
-      s.out_lam = out_lam ? out_lam + i : nullptr;
-      s.source = source[i];
-      s.lam = lam[i];
-      s.apply = apply[i] ? 1 : 0;
-    }
-    const std::string error = dsm::CheckMixArguments(config, samples.data(), true);
-    if (!error.empty()) return Fail(where, error);
-    dsm::SaliencyMixCpu(config, samples.data(), dsm::SerialFor);
-    return 0;
-  });
+  const dsm_mix_args args = SaliencyMixArgs(
+      images, num_samples, height, width, channels, label_ids, soft_labels, num_classes,
+      label_smoothing, source, lam, apply, batch_mode, correct_lam, out_images, out_labels,
+      out_boxes, out_lam);  // plain stores: cannot throw
+  return MixCpu("dsm_saliency_mix_cpu", &args);
 }
 
 int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,
@@ -275,69 +373,11 @@ int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_
                               const float *lam, const uint8_t *apply, int32_t batch_mode,
                               int32_t correct_lam, uint8_t *out_images, float *out_labels,
                               int32_t *out_boxes, float *out_lam, void *stream) {
-  constexpr const char *where = "dsm_saliency_mix_cuda";
-#if DSM_WITH_CUDA
-  return Guarded(where, [&]() -> int32_t {
-    if (!source || !lam || !apply) return Fail(where, "source, lam and apply must not be NULL");
-    const std::string shape_error = dsm::CheckImageShape(height, width, channels);
-    if (!shape_error.empty()) return Fail(where, "images: " + shape_error);
-    if (num_samples < 1)
-      return Fail(where, "expected at least 1 sample, got " + std::to_string(num_samples));
-    const std::string options_error = dsm::CheckMixOptions(num_classes, label_smoothing);
-    if (!options_error.empty()) return Fail(where, options_error);
-    if (!images || !soft_labels || !out_images || !out_labels)
-      return Fail(where, "images, soft_labels and outputs must not be NULL");
-    dsm::MixConfig config;
-    config.num_samples = num_samples;
-    config.height = height;
-    config.width = width;
-    config.channels = channels;
-    config.num_classes = num_classes;
-    config.label_smoothing = label_smoothing;
-    config.batch_mode = batch_mode != 0;
-    config.correct_lam = correct_lam != 0;
-    const size_t image_bytes = static_cast<size_t>(height) * width * channels;
-    std::vector<dsm::MixSample> samples(num_samples);
-    for (int i = 0; i < num_samples; ++i) {
-      dsm::MixSample &s = samples[i];
-      s.image = images + i * image_bytes;
-      s.out_image = out_images + i * image_bytes;
-      s.soft_label = soft_labels + static_cast<size_t>(i) * num_classes;
-      s.out_label = out_labels + static_cast<size_t>(i) * num_classes;
-      s.out_box = out_boxes ? out_boxes + 4 * static_cast<size_t>(i) : nullptr;
-      s.out_lam = out_lam ? out_lam + i : nullptr;
-      s.source = source[i];
-      s.lam = lam[i];
-      s.apply = apply[i] ? 1 : 0;
-    }
-    // The soft labels are device memory: their values are not checked here (the caller's to do).
-    const std::string error = dsm::CheckMixArguments(config, samples.data(), false);
-    if (!error.empty()) return Fail(where, error);
-    const std::string driver_error = dsm::CheckCudaDriver();
-    if (!driver_error.empty()) return Fail(where, driver_error);
-    auto cuda_stream = static_cast<cudaStream_t>(stream);
-    cudaMemPool_t pool = nullptr;
-    cudaError_t err = ScratchPool(&pool);
-    if (err != cudaSuccess) return Fail(where, CudaMessage("memory pool setup: ", err));
-    const dsm::MixPlanCuda plan = dsm::PlanSaliencyMixCuda(config, samples.data());
-    std::vector<unsigned char> staging(plan.staging_bytes);
-    StreamScratch scratch(cuda_stream);
-    err = scratch.Allocate(plan.scratch_bytes, pool);
-    if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocFromPoolAsync: ", err));
-    err = dsm::SaliencyMixCuda(plan, samples.data(), scratch.get(), plan.scratch_bytes,
-                               staging.data(), staging.size(), cuda_stream);
-    const cudaError_t free_err = scratch.Free();
-    if (err != cudaSuccess) return Fail(where, CudaMessage("", err));
-    if (free_err != cudaSuccess) return Fail(where, CudaMessage("cudaFreeAsync: ", free_err));
-    return 0;
-  });
-#else
-  (void)images, (void)num_samples, (void)height, (void)width, (void)channels,
-      (void)soft_labels, (void)num_classes, (void)label_smoothing, (void)source, (void)lam,
-      (void)apply, (void)batch_mode, (void)correct_lam, (void)out_images, (void)out_labels,
-      (void)out_boxes, (void)out_lam, (void)stream;
-  return Fail(where, "this build of dali-saliencymix has no CUDA support");
-#endif
+  const dsm_mix_args args = SaliencyMixArgs(
+      images, num_samples, height, width, channels, nullptr, soft_labels, num_classes,
+      label_smoothing, source, lam, apply, batch_mode, correct_lam, out_images, out_labels,
+      out_boxes, out_lam);  // plain stores: cannot throw
+  return MixCuda("dsm_saliency_mix_cuda", &args, stream);
 }
 
 }  // extern "C"

@@ -37,15 +37,50 @@ const char *dsm_last_error(void);
 int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, int32_t channels,
                          void *map, int32_t float_output, int64_t *peak_index);
 
-/** SaliencyMix of a host batch of N same-size HWC uint8 images (contiguous, N*H*W*C), given
- *  the random draws: source[i] (the pair of sample i), lam[i] (sampled target weight) and
- *  apply[i] (coin flip). batch_mode: one lam, one flip (sample 0's) and one box, from the
- *  saliency peak of source[0], for every pair; else each sample its own (docs/algorithm.md,
- *  "Pairs and modes").
- *  Labels: class ids label_ids[N] (int32), or soft vectors soft_labels[N*num_classes] (float32);
- *  exactly one is non-NULL. Outputs: mixed images (N*H*W*C), soft labels (N*num_classes
- *  float32), boxes (N*4 int32: y1, x1, y2, x2; may be NULL), target weights (N float32; may be
- *  NULL). Outputs must not overlap the inputs. */
+/** A batch of the mixing family (docs/algorithm.md, "The mixing family"): N same-size HWC
+ *  uint8 images (contiguous, N*H*W*C), their labels, the random draws and the options, and the
+ *  outputs. Sample i is the target; sample source[i] its partner (source). */
+typedef struct dsm_mix_args {
+  const uint8_t *images;     /**< N*H*W*C uint8, channels 1 or 3 */
+  int32_t num_samples;       /**< N >= 1 */
+  int32_t height;
+  int32_t width;
+  int32_t channels;
+  const int32_t *label_ids;  /**< N class ids in [0, num_classes), or NULL (CUDA: must be NULL) */
+  const float *soft_labels;  /**< N*num_classes float32, or NULL; exactly one label array */
+  int32_t num_classes;
+  float label_smoothing;     /**< timm's, in [0, 1) */
+  const int32_t *source;     /**< N: the partner of each sample (pair mode: an involution) */
+  const float *lam;          /**< N: sampled target weights in [0, 1] */
+  const uint8_t *apply;      /**< N: coin flips (non-zero: mix) */
+  const uint8_t *cutmix;     /**< N: 1 CutMix, 0 MixUp; NULL: all CutMix */
+  const float *box_draw;     /**< N*4 uniform draws in [0, 1]; needed when random_box or
+                                  has_minmax, else may be NULL (and is not read) */
+  int32_t mode;              /**< 0 elem, 1 batch, 2 pair: whose draw governs sample i */
+  int32_t random_box;        /**< non-zero: timm's random box; 0: centred on the saliency peak */
+  int32_t has_minmax;        /**< non-zero: box sides from minmax (timm's cutmix_minmax) */
+  double minmax[2];          /**< (min, max), 0 < min < max <= 1, when has_minmax */
+  int32_t correct_lam;       /**< CutMix lam = 1 - box area / image area (always with minmax) */
+  uint8_t *out_images;       /**< N*H*W*C */
+  float *out_labels;         /**< N*num_classes */
+  int32_t *out_boxes;        /**< N*4 (y1, x1, y2, x2), or NULL */
+  float *out_lam;            /**< N, or NULL */
+} dsm_mix_args;
+
+/** Mixes a host batch (every pointer a host pointer). Outputs must not overlap the inputs. */
+int32_t dsm_mix_cpu(const dsm_mix_args *args);
+
+/** Mixes a device batch on `stream` (a cudaStream_t; NULL = default stream): images, soft
+ *  labels (float32, one-hot for class ids; label_ids must be NULL) and outputs are device
+ *  memory; the draws (source, lam, apply, cutmix, box_draw) are host arrays. The values of the
+ *  device soft labels are not checked. Scratch is allocated stream-ordered from this library's
+ *  own memory pool; the descriptor upload comes from pageable memory, which the driver may stage
+ *  synchronously. */
+int32_t dsm_mix_cuda(const dsm_mix_args *args, void *stream);
+
+/** Former entry points, kept as thin wrappers of dsm_mix_cpu / dsm_mix_cuda: SaliencyMix only
+ *  (every applied sample CutMix with a saliency box), batch_mode 0 elem or 1 batch. Errors name
+ *  these functions. */
 int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
                              int32_t width, int32_t channels, const int32_t *label_ids,
                              const float *soft_labels, int32_t num_classes,
@@ -53,14 +88,6 @@ int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t
                              const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
                              uint8_t *out_images, float *out_labels, int32_t *out_boxes,
                              float *out_lam);
-
-/** SaliencyMix of a device batch (images N*H*W*C uint8, contiguous) on `stream`. Labels are
- *  device soft vectors soft_labels[N*num_classes] (float32; one-hot for class ids); the draws
- *  source, lam and apply are host arrays of N. Outputs are device buffers: mixed images, soft
- *  labels (N*num_classes), and optionally boxes (N*4 int32) and target weights (N float32).
- *  Outputs must not overlap the inputs. The values of the device soft labels are not checked.
- *  Scratch is allocated stream-ordered from this library's own memory pool; the descriptor
- *  upload comes from pageable memory, which the driver may stage synchronously. */
 int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
                               int32_t width, int32_t channels, const float *soft_labels,
                               int32_t num_classes, float label_smoothing, const int32_t *source,

@@ -1,4 +1,4 @@
-// Validation of SaliencyMix options and arguments: the one place that says what is valid, used by
+// Validation of the mixing family's options and arguments: the one place that says what is valid, used by
 // the C API and the DALI operators. Every function returns an empty string when the value is
 // valid, else a sentence naming the argument (and the sample, and the class) with what was
 // expected and what came.
@@ -22,12 +22,61 @@ inline std::string FormatNumber(double v) {
   return text;
 }
 
-/// `mode` is "elem" or "batch"; sets batch_mode.
-inline std::string CheckMixMode(std::string_view mode, bool &batch_mode) {
-  if (mode != "elem" && mode != "batch")
-    return "mode must be \"elem\" or \"batch\", got \"" + std::string(mode) + "\"";
-  batch_mode = mode == "batch";
+/// `mode` is "elem", "batch" or "pair"; sets `mode_value`.
+inline std::string CheckMixMode(std::string_view mode, MixMode &mode_value) {
+  if (mode == "elem")
+    mode_value = MixMode::kElem;
+  else if (mode == "batch")
+    mode_value = MixMode::kBatch;
+  else if (mode == "pair")
+    mode_value = MixMode::kPair;
+  else
+    return "mode must be \"elem\", \"batch\" or \"pair\", got \"" + std::string(mode) + "\"";
   return {};
+}
+
+/// The mode as the C API gives it: 0 elem, 1 batch, 2 pair.
+inline std::string CheckMixModeCode(int64_t code, MixMode &mode_value) {
+  if (code < 0 || code > 2)
+    return "mode must be 0 (elem), 1 (batch) or 2 (pair), got " + std::to_string(code);
+  mode_value = static_cast<MixMode>(code);
+  return {};
+}
+
+/// `box` is "saliency" (centred on the source's saliency peak) or "random" (timm); sets
+/// random_box.
+inline std::string CheckMixBox(std::string_view box, bool &random_box) {
+  if (box != "saliency" && box != "random")
+    return "box must be \"saliency\" or \"random\", got \"" + std::string(box) + "\"";
+  random_box = box == "random";
+  return {};
+}
+
+/// timm's cutmix_minmax: (min, max) with 0 < min < max <= 1.
+inline std::string CheckCutmixMinmax(double low, double high) {
+  if (!(low > 0.0 && low < high && high <= 1.0))
+    return "cutmix_minmax must be (min, max) with 0 < min < max <= 1, got (" +
+           FormatNumber(low) + ", " + FormatNumber(high) + ")";
+  return {};
+}
+
+/// The minmax range leaves at least one box side along both axes of an H x W image:
+/// int(L * min) < int(L * max) for L = H and L = W.
+inline std::string CheckMinmaxFitsImage(const double *minmax, int height, int width) {
+  const bool fits = MinmaxLow(height, minmax) < MinmaxHigh(height, minmax) &&
+                    MinmaxLow(width, minmax) < MinmaxHigh(width, minmax);
+  if (!fits)
+    return "cutmix_minmax (" + FormatNumber(minmax[0]) + ", " + FormatNumber(minmax[1]) +
+           ") leaves no box size for images of " + std::to_string(height) + " x " +
+           std::to_string(width) + " (int(side * min) must be below int(side * max) for both "
+           "sides; widen the range or use larger images)";
+  return {};
+}
+
+/// The message when the box draws are needed but not given.
+inline std::string MissingBoxDraws() {
+  return "box_draw is required with box=\"random\" or cutmix_minmax: 4 uniform draws in [0, 1] "
+         "per sample (e.g. fn.random.uniform(range=[0, 1], shape=[4]))";
 }
 
 /// The options of a SaliencyMix: at least one class, smoothing in [0, 1).
@@ -75,9 +124,42 @@ inline std::string CheckLam(int64_t sample, double lam) {
   return {};
 }
 
+/// The MixUp/CutMix switch of a sample: 0 (MixUp) or 1 (CutMix).
+inline std::string CheckCutmix(int64_t sample, int64_t cutmix) {
+  if (cutmix != 0 && cutmix != 1)
+    return "cutmix: sample " + std::to_string(sample) + " is " + std::to_string(cutmix) +
+           ", expected 0 (MixUp) or 1 (CutMix)";
+  return {};
+}
+
+/// The four box draws of a sample: each in [0, 1].
+inline std::string CheckBoxDraw(int64_t sample, const double *values) {
+  for (int k = 0; k < 4; ++k)
+    if (!(values[k] >= 0.0 && values[k] <= 1.0))
+      return "box_draw: sample " + std::to_string(sample) + ", value " + std::to_string(k) +
+             " is " + FormatNumber(values[k]) + ", expected a value in [0, 1]";
+  return {};
+}
+
+/// Pair mode mixes each pair both ways with one draw: source[source[i]] == i for every i.
+inline std::string CheckPairSources(const MixSample *samples, int num_samples) {
+  for (int i = 0; i < num_samples; ++i) {
+    const int j = samples[i].source;
+    if (j < 0 || j >= num_samples) continue;  // reported by CheckSource
+    if (samples[j].source != i)
+      return "source: mode \"pair\" needs pairs that mix both ways (source[source[i]] == i, "
+             "e.g. the reverse pairing N-1-i), but sample " + std::to_string(i) + " pairs with " +
+             std::to_string(j) + " and sample " + std::to_string(j) + " with " +
+             std::to_string(samples[j].source);
+  }
+  return {};
+}
+
 /// Checks a whole batch: the image size, the options, each sample's label (class id in range,
-/// or soft values when `soft_labels_on_host`: device vectors cannot be read here) and draws.
-/// Image and output pointers are the caller's to check.
+/// or soft values when `soft_labels_on_host`: device vectors cannot be read here) and draws
+/// (the box draws only when the config uses them; the sources form pairs in pair mode).
+/// Image and output pointers, and whether the box draws were given at all, are the caller's to
+/// check.
 inline std::string CheckMixArguments(const MixConfig &config, const MixSample *samples,
                                      bool soft_labels_on_host) {
   const std::string shape_error = CheckImageShape(config.height, config.width, config.channels);
@@ -85,6 +167,10 @@ inline std::string CheckMixArguments(const MixConfig &config, const MixSample *s
   if (config.num_samples < 1)
     return "expected at least 1 sample, got " + std::to_string(config.num_samples);
   std::string error = CheckMixOptions(config.num_classes, config.label_smoothing);
+  if (error.empty() && config.has_minmax)
+    error = CheckCutmixMinmax(config.minmax[0], config.minmax[1]);
+  if (error.empty() && config.has_minmax)
+    error = CheckMinmaxFitsImage(config.minmax, config.height, config.width);
   if (!error.empty()) return error;
   for (int i = 0; i < config.num_samples; ++i) {
     const MixSample &s = samples[i];
@@ -94,8 +180,14 @@ inline std::string CheckMixArguments(const MixConfig &config, const MixSample *s
       error = CheckSoftLabel(i, s.soft_label, config.num_classes);
     if (error.empty()) error = CheckSource(i, s.source, config.num_samples);
     if (error.empty()) error = CheckLam(i, s.lam);
+    if (error.empty()) error = CheckCutmix(i, s.cutmix);
+    if (error.empty() && config.UsesBoxDraws()) {
+      const double u[4] = {s.box_draw[0], s.box_draw[1], s.box_draw[2], s.box_draw[3]};
+      error = CheckBoxDraw(i, u);
+    }
     if (!error.empty()) return error;
   }
+  if (config.mode == MixMode::kPair) return CheckPairSources(samples, config.num_samples);
   return {};
 }
 

@@ -1,7 +1,9 @@
 // Schema, argument checks and the CPU operator of `fn.saliency_mix`.
 #include "saliency_mix.h"
 
+#include <charconv>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "../checks/mix_checks.h"
@@ -11,19 +13,25 @@
 namespace dali {
 
 DALI_SCHEMA(SaliencyMix)
-    .DocStr(R"code(SaliencyMix (Uddin et al., ICLR 2021): CutMix whose patch is centred on the
-most salient pixel of the source image (OpenCV's fine-grained static saliency, computed bit for bit
-as OpenCV does). Sample ``i`` (the target) receives, at the same place, a box cut from sample
-``source[i]``; its label becomes ``lam * y_target + (1 - lam) * y_source``.
+    .DocStr(R"code(The mixing family: timm's MixUp and CutMix (random box, optionally with
+``cutmix_minmax``) and SaliencyMix (Uddin et al., ICLR 2021: CutMix whose box is centred on the
+most salient pixel of the source image, OpenCV's fine-grained static saliency computed bit for bit
+as OpenCV does). Sample ``i`` (the target) is mixed with sample ``source[i]`` (its source): CutMix
+pastes a box of the source at the same place, MixUp blends the whole images (rounded to the
+nearest uint8, ties to even, as timm's ``FastCollateMixup``); the label becomes
+``lam * y_target + (1 - lam) * y_source`` after timm's label smoothing.
 
 The random draws come in as argument inputs (``source`` from ``fn.batch_permutation``, ``lam``
-from ``fn.random.beta``, ``apply`` from ``fn.random.coin_flip``), so the operator itself is a
-deterministic function of its inputs; ``dali_saliencymix.saliency_mix`` wires them up.
+from ``fn.random.beta``, ``apply`` from ``fn.random.coin_flip``, ``cutmix`` from a coin flip with
+timm's switch probability, ``box_draw`` from ``fn.random.uniform``), so the operator itself is a
+deterministic function of its inputs; ``dali_saliencymix.mix`` and
+``dali_saliencymix.saliency_mix`` wire them up.
 
-With ``mode="elem"`` each pair uses its own ``lam``, coin flip and a box centred on its own
-source's saliency peak (the paper). With ``mode="batch"`` sample 0's ``lam`` and coin flip and one
-box, centred on the saliency peak of ``source[0]``, are used for every pair (the official code,
-but with the saliency of the real uint8 pixels).
+Whose draw governs sample ``i`` (``mode``): ``"elem"``, its own; ``"batch"``, sample 0's;
+``"pair"``, that of the first of its pair, ``min(i, source[i])`` (``source`` must then pair the
+samples both ways, ``source[source[i]] == i``, as the reverse pairing does). The partner is
+always ``source[i]``. A saliency box is centred on the peak of ``source[i]`` (elem, pair) or of
+``source[0]`` (batch, the official SaliencyMix code).
 
 Place it after cropping/resizing (all images of the batch must have one size) and before
 normalisation.)code")
@@ -41,20 +49,43 @@ normalisation.)code")
     })
     .AddArg("num_classes", "Number of classes: the length of the output soft labels.",
             DALI_INT32)
-    .AddArg("source", "Per sample: index of the sample whose patch is pasted (a permutation of "
-            "the batch, e.g. fn.batch_permutation()); any integer type.", DALI_INT32, true)
+    .AddOptionalArg<int>("source", "Per sample: index of the sample mixed into it (e.g. a "
+                         "permutation of the batch from fn.batch_permutation()); any integer "
+                         "type. With mode=\"pair\" it must pair the samples both ways "
+                         "(source[source[i]] == i). Not given: the reverse pairing, "
+                         "source[i] = N - 1 - i (timm's).", nullptr, true)
     .AddArg("lam", "Per sample: the sampled weight of the target, in [0, 1] (e.g. "
             "fn.random.beta(alpha=a, beta=a)); float32, float64 or float16.", DALI_FLOAT, true)
     .AddArg("apply", "Per sample: whether to mix (e.g. fn.random.coin_flip(probability=p)); any "
             "integer type or bool.", DALI_INT32, true)
-    .AddOptionalArg("mode", "``\"elem\"`` (per sample) or ``\"batch\"`` (one box for the batch).",
-                    "elem")
+    .AddOptionalArg("cutmix", "Per sample: 1 if this mixing event is CutMix, 0 if it is MixUp "
+                    "(e.g. fn.random.coin_flip(probability=switch_prob)); any integer type or "
+                    "bool. Default: CutMix for every sample.", 1, true)
+    .AddOptionalArg<std::vector<float>>(
+        "box_draw", "Per sample: 4 uniform draws in [0, 1] (shape (4,), e.g. "
+        "fn.random.uniform(range=[0, 1], shape=[4])) that place a random box (the first two) "
+        "and draw the sides of a cutmix_minmax box (the first two) and its place (the last "
+        "two); float32, float64 or float16. Required with box=\"random\" or cutmix_minmax, "
+        "otherwise not read.", nullptr, true)
+    .AddOptionalArg("mode", "Whose draw governs each sample: ``\"elem\"`` (its own), "
+                    "``\"batch\"`` (sample 0's: one decision for the batch) or ``\"pair\"`` "
+                    "(the first of its pair's).", "elem")
+    .AddOptionalArg("box", "Where the CutMix box goes: ``\"saliency\"`` (centred on the source's "
+                    "saliency peak, SaliencyMix) or ``\"random\"`` (timm's rand_bbox, placed by "
+                    "box_draw).", "saliency")
+    .AddOptionalArg("cutmix_minmax", "timm's cutmix_minmax: (min, max) with 0 < min < max <= 1; "
+                    "the CutMix box sides are drawn uniformly from [int(L * min), int(L * max)) "
+                    "(L the image side) and lam is always corrected. Each value is read as the "
+                    "shortest decimal that gives its float32 (0.7, not 0.699999988), in double, "
+                    "as timm computes with the Python float. Empty (default): sides from lam.",
+                    std::vector<float>{})
     .AddOptionalArg("label_smoothing", "timm's label smoothing epsilon, in [0, 1).", 0.0f)
-    .AddOptionalArg("correct_lam", "Use lam = 1 - box area / image area after clipping the box "
-                    "to the image (else the sampled lam).", true)
-    .AddOptionalArg("output_mix_info", "Also return, per sample, the box (int32 [y1, x1, y2, x2]), "
-                    "the target weight lam (float32 scalar) and the source index (int32 scalar).",
-                    false);
+    .AddOptionalArg("correct_lam", "For CutMix, use lam = 1 - box area / image area after "
+                    "clipping the box to the image (else the sampled lam; always corrected with "
+                    "cutmix_minmax).", true)
+    .AddOptionalArg("output_mix_info", "Also return, per sample, the box (int32 [y1, x1, y2, x2], "
+                    "zeros for MixUp and unmixed samples), the target weight lam (float32 "
+                    "scalar) and the source index (int32 scalar).", false);
 
 namespace {
 constexpr const char *kOpName = "fn.saliency_mix";
@@ -100,22 +131,32 @@ bool FloatValue(DALIDataType type, const void *p, double &v) {
   }
 }
 
-/// The tensor argument input `name`, checked to hold one value for each of the n samples.
-const TensorList<CPUBackend> &ArgumentBatch(const Workspace &ws, const char *name, int n) {
+/// A shape as NumPy writes it: (), (3,), (2, 2).
+std::string ShapeText(const TensorShape<> &shape) {
+  std::string text = "(";
+  for (int d = 0; d < shape.size(); ++d)
+    text += (d ? ", " : "") + std::to_string(shape[d]);
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+/// The tensor argument input `name`, checked to hold `count` values for each of the n samples.
+const TensorList<CPUBackend> &ArgumentBatch(const Workspace &ws, const char *name, int n,
+                                            int64_t count = 1) {
   const TensorList<CPUBackend> &in = ws.ArgumentInput(name);
   DALI_ENFORCE(in.num_samples() == n,
                make_string(kOpName, ": argument `", name, "` has ", in.num_samples(),
                            " samples, expected one per image (", n, ")."));
   for (int i = 0; i < n; ++i)
-    if (volume(in.tensor_shape(i)) != 1)
-      DALI_FAIL(make_string(kOpName, ": argument `", name, "`, sample ", i, ": expected one "
-                            "value (a scalar or shape (1,)), got shape ", in.tensor_shape(i),
-                            "."));
+    if (volume(in.tensor_shape(i)) != count)
+      DALI_FAIL(make_string(kOpName, ": argument `", name, "`, sample ", i, ": expected ",
+                            count == 1 ? std::string("one value (a scalar or shape (1,))")
+                                       : make_string(count, " values (shape (", count, ",))"),
+                            ", got shape ", ShapeText(in.tensor_shape(i)), "."));
   return in;
 }
 
-/// One integer per sample of argument `source` or `apply`: an argument input of any integer type
-/// (or bool, when allow_bool), or a constant.
+/// One integer per sample of an integer argument (`source`, `apply`, `cutmix`): an argument
+/// input of any integer type (or bool, when allow_bool), or a constant.
 std::vector<int64_t> IntegerArgument(const OpSpec &spec, const Workspace &ws, const char *name,
                                      int n, bool allow_bool, const char *expected) {
   if (!spec.HasTensorArgument(name))
@@ -129,18 +170,44 @@ std::vector<int64_t> IntegerArgument(const OpSpec &spec, const Workspace &ws, co
   return values;
 }
 
-/// One value per sample of argument `lam`: a float16/32/64 argument input, or a constant.
+/// `count` values per sample of a float argument (`lam`, `box_draw`): a float16/32/64 argument
+/// input, or a constant (the same for every sample).
 std::vector<double> FloatArgument(const OpSpec &spec, const Workspace &ws, const char *name,
-                                  int n, const char *expected) {
-  if (!spec.HasTensorArgument(name))
-    return std::vector<double>(n, spec.GetArgument<float>(name));
-  const TensorList<CPUBackend> &in = ArgumentBatch(ws, name, n);
-  std::vector<double> values(n);
+                                  int n, const char *expected, int64_t count = 1) {
+  std::vector<double> values(static_cast<size_t>(n) * count);
+  if (!spec.HasTensorArgument(name)) {
+    std::vector<float> constant;
+    if (count == 1)
+      constant.push_back(spec.GetArgument<float>(name));
+    else
+      constant = spec.GetRepeatedArgument<float>(name);
+    DALI_ENFORCE(static_cast<int64_t>(constant.size()) == count,
+                 make_string(kOpName, ": argument `", name, "`: expected ", count,
+                             " values, got ", constant.size(), "."));
+    for (size_t k = 0; k < values.size(); ++k) values[k] = constant[k % count];
+    return values;
+  }
+  const TensorList<CPUBackend> &in = ArgumentBatch(ws, name, n, count);
+  const size_t size = TypeTable::GetTypeInfo(in.type()).size();
   for (int i = 0; i < n; ++i)
-    if (!FloatValue(in.type(), in.raw_tensor(i), values[i]))
-      DALI_FAIL(make_string(kOpName, ": argument `", name, "` must be ", expected, ", got ",
-                            NumpyTypeName(in.type()), "."));
+    for (int64_t k = 0; k < count; ++k) {
+      const void *p = static_cast<const uint8_t *>(in.raw_tensor(i)) + k * size;
+      if (!FloatValue(in.type(), p, values[static_cast<size_t>(i) * count + k]))
+        DALI_FAIL(make_string(kOpName, ": argument `", name, "` must be ", expected, ", got ",
+                              NumpyTypeName(in.type()), "."));
+    }
   return values;
+}
+
+/// A float32 argument value as the number its user wrote: the shortest decimal that rounds to
+/// it (0.7f, which is 0.699999988079071, gives 0.7), read as a double. DALI keeps float
+/// arguments as float32; timm computes with the Python float.
+double AsWritten(float value) {
+  char text[64];
+  const auto written = std::to_chars(text, text + sizeof(text), value);
+  double result = value;
+  if (written.ec == std::errc()) std::from_chars(text, written.ptr, result);
+  return result;
 }
 
 /// Fails, when a shared check (checks/mix_checks.h) found an error, with the operator's name and
@@ -159,8 +226,21 @@ SaliencyMixArgs::SaliencyMixArgs(const OpSpec &spec)
       label_smoothing_(spec.GetArgument<float>("label_smoothing")),
       correct_lam_(spec.GetArgument<bool>("correct_lam")),
       output_info_(spec.GetArgument<bool>("output_mix_info")) {
-  std::string error = dsm::CheckMixMode(spec.GetArgument<std::string>("mode"), batch_mode_);
+  std::string error = dsm::CheckMixMode(spec.GetArgument<std::string>("mode"), mode_);
+  if (error.empty()) error = dsm::CheckMixBox(spec.GetArgument<std::string>("box"), random_box_);
   if (error.empty()) error = dsm::CheckMixOptions(num_classes_, label_smoothing_);
+  if (error.empty()) {
+    const std::vector<float> minmax = spec.GetRepeatedArgument<float>("cutmix_minmax");
+    if (minmax.size() == 2) {
+      has_minmax_ = true;
+      minmax_[0] = AsWritten(minmax[0]);
+      minmax_[1] = AsWritten(minmax[1]);
+      error = dsm::CheckCutmixMinmax(minmax_[0], minmax_[1]);
+    } else if (!minmax.empty()) {
+      error = "cutmix_minmax must be empty or two numbers (min, max), got " +
+              std::to_string(minmax.size()) + " numbers";
+    }
+  }
   Enforce(error);
 }
 
@@ -206,8 +286,12 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
   config.channels = static_cast<int>(channels);
   config.num_classes = num_classes_;
   config.label_smoothing = label_smoothing_;
-  config.batch_mode = batch_mode_;
+  config.mode = mode_;
   config.correct_lam = correct_lam_;
+  config.random_box = random_box_;
+  config.has_minmax = has_minmax_;
+  config.minmax[0] = minmax_[0];
+  config.minmax[1] = minmax_[1];
   batch.samples.assign(n, dsm::MixSample{});
 
   // Labels: float soft vectors of num_classes values, or one integer class id per sample.
@@ -239,19 +323,39 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
   }
 
   // The draws, as argument inputs of the accepted types (or constants), range-checked while
-  // still wide, then narrowed.
-  const std::vector<int64_t> source = IntegerArgument(
-      spec, ws, "source", n, false, "an integer type (int32, as fn.batch_permutation gives)");
+  // still wide, then narrowed. No `source`: the reverse pairing N-1-i.
+  std::vector<int64_t> source(n);
+  if (spec.ArgumentDefined("source"))
+    source = IntegerArgument(spec, ws, "source", n, false,
+                             "an integer type (int32, as fn.batch_permutation gives)");
+  else
+    for (int i = 0; i < n; ++i) source[i] = n - 1 - i;
   const std::vector<int64_t> apply = IntegerArgument(
       spec, ws, "apply", n, true, "an integer type or bool (int32, as fn.random.coin_flip gives)");
+  const std::vector<int64_t> cutmix = IntegerArgument(
+      spec, ws, "cutmix", n, true, "an integer type or bool (int32, as fn.random.coin_flip gives)");
   const std::vector<double> lam =
       FloatArgument(spec, ws, "lam", n, "float32 (as fn.random.beta gives), float64 or float16");
+  std::vector<double> box_draw;
+  if (spec.ArgumentDefined("box_draw"))
+    box_draw = FloatArgument(spec, ws, "box_draw", n,
+                             "float32 (as fn.random.uniform gives), float64 or float16", 4);
+  else if (config.UsesBoxDraws())
+    Enforce(dsm::MissingBoxDraws());
   for (int i = 0; i < n; ++i) {
+    dsm::MixSample &s = batch.samples[i];
     Enforce(dsm::CheckSource(i, source[i], n));
     Enforce(dsm::CheckLam(i, lam[i]));
-    batch.samples[i].source = static_cast<int32_t>(source[i]);
-    batch.samples[i].lam = static_cast<float>(lam[i]);
-    batch.samples[i].apply = apply[i] != 0 ? 1 : 0;
+    Enforce(dsm::CheckCutmix(i, cutmix[i]));
+    s.source = static_cast<int32_t>(source[i]);
+    s.lam = static_cast<float>(lam[i]);
+    s.apply = apply[i] != 0 ? 1 : 0;
+    s.cutmix = static_cast<int32_t>(cutmix[i]);
+    if (!box_draw.empty()) {
+      const double *u = &box_draw[4 * static_cast<size_t>(i)];
+      if (config.UsesBoxDraws()) Enforce(dsm::CheckBoxDraw(i, u));  // before narrowing
+      for (int k = 0; k < 4; ++k) s.box_draw[k] = static_cast<float>(u[k]);
+    }
   }
   Enforce(dsm::CheckMixArguments(config, batch.samples.data(), true));
 }

@@ -1,9 +1,10 @@
-// DALI operator `fn.saliency_mix`: a thin adapter over the SaliencyMix kernels.
+// DALI operator `fn.saliency_mix`: a thin adapter over the mixing family's kernels (MixUp,
+// CutMix with a random or saliency-centred box, SaliencyMix).
 //
 // Inputs: images (uint8, one size for the batch) and labels (class ids or soft vectors, on the
-// host). The random draws (pair index, lam, coin flip) come in as argument inputs from DALI's own
-// random operators, so the operator is a deterministic function of its inputs (stateless,
-// checkpointable).
+// host). The random draws (partner index, lam, coin flip, MixUp/CutMix switch, box draws) come in
+// as argument inputs from DALI's own random operators, so the operator is a deterministic
+// function of its inputs (stateless, checkpointable).
 #pragma once
 
 #include <string>
@@ -36,7 +37,10 @@ class SaliencyMixArgs {
 
  private:
   int num_classes_;
-  bool batch_mode_ = false;
+  dsm::MixMode mode_ = dsm::MixMode::kElem;
+  bool random_box_ = false;
+  bool has_minmax_ = false;
+  double minmax_[2] = {0.0, 0.0};
   float label_smoothing_;
   bool correct_lam_;
   bool output_info_;

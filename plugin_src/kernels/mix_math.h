@@ -1,6 +1,7 @@
-// Per-sample arithmetic of SaliencyMix (box, corrected lambda, soft labels), shared by the CPU
-// and CUDA paths. Semantics: docs/algorithm.md, "The box" and "Labels" (the official SaliencyMix
-// code's box rules, timm's label smoothing).
+// Per-sample arithmetic of the mixing family (the CutMix box, the target weight, the MixUp
+// blend, the soft labels), shared by the CPU and CUDA paths. Semantics: docs/algorithm.md, "The
+// mixing family" (timm's rand_bbox, rand_bbox_minmax and FastCollateMixup, the official
+// SaliencyMix box rule, timm's label smoothing).
 #pragma once
 
 #include <cmath>
@@ -18,29 +19,70 @@ struct Box {
 
 DSM_HD int ClampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+/// v clipped to [0, length] (64-bit: a centre plus half a side may pass 2^31 on tall images).
+DSM_HD int32_t ClipToAxis(int64_t v, int length) {
+  return static_cast<int32_t>(v < 0 ? 0 : (v > length ? length : v));
+}
+
+DSM_HD float MulF(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+DSM_HD float SqrtF(float a) {
+#if defined(__CUDA_ARCH__)
+  return __fsqrt_rn(a);
+#else
+  return std::sqrt(a);  // IEEE correctly rounded (no fast-math)
+#endif
+}
+
+DSM_HD double SqrtD(double a) {
+#if defined(__CUDA_ARCH__)
+  return __dsqrt_rn(a);
+#else
+  return std::sqrt(a);
+#endif
+}
+
+/// floor(u * n) for a uniform draw u in [0, 1] and n >= 1, as (int)((double)u * n), clamped to
+/// n - 1 (u may be exactly 1): an index in [0, n). (timm's np.random.randint(0, n).)
+DSM_HD int64_t UniformIndex(float u, int64_t n) {
+  if (n <= 1) return 0;
+  const int64_t k = static_cast<int64_t>(MulD(static_cast<double>(u), static_cast<double>(n)));
+  return k < 0 ? 0 : (k > n - 1 ? n - 1 : k);
+}
+
 /// Side length of the cut along an axis of `length` pixels: int(length * sqrt(1 - lam)), in
-/// double as NumPy computes it.
+/// double (1 - lam, the square root and the product), as NumPy computes it on a Python float.
 DSM_HD int CutLength(int length, float lam) {
   double rest = 1.0 - static_cast<double>(lam);
   rest = rest < 0.0 ? 0.0 : rest;
-#if defined(__CUDA_ARCH__)
-  const double ratio = __dsqrt_rn(rest);
-#else
-  const double ratio = std::sqrt(rest);
-#endif
-  return static_cast<int>(MulD(static_cast<double>(length), ratio));
+  return static_cast<int>(MulD(static_cast<double>(length), SqrtD(rest)));
+}
+
+/// The same in float32 (1.0f - lam, sqrtf, (float)length * ratio), as NumPy computes it on a
+/// numpy float32 lam (timm's elem and pair modes).
+DSM_HD int CutLengthF32(int length, float lam) {
+  float rest = SubF(1.0f, lam);
+  rest = rest < 0.0f ? 0.0f : rest;
+  return static_cast<int>(MulF(static_cast<float>(length), SqrtF(rest)));
 }
 
 /// The box of cut size (from lam) centred on (cy, cx), clipped to the image (it shrinks at the
-/// borders, it is not shifted): y1 = clip(cy - cut_h // 2, 0, H), y2 = clip(cy + cut_h // 2, 0, H).
+/// borders, it is not shifted): y1 = clip(cy - cut_h // 2, 0, H), y2 = clip(cy + cut_h // 2, 0, H)
+/// (the official SaliencyMix rule).
 DSM_HD Box CenteredBox(int height, int width, float lam, int cy, int cx) {
   const int half_h = CutLength(height, lam) / 2;
   const int half_w = CutLength(width, lam) / 2;
   Box b;
-  b.y1 = ClampInt(cy - half_h, 0, height);
-  b.y2 = ClampInt(cy + half_h, 0, height);
-  b.x1 = ClampInt(cx - half_w, 0, width);
-  b.x2 = ClampInt(cx + half_w, 0, width);
+  b.y1 = ClipToAxis(static_cast<int64_t>(cy) - half_h, height);
+  b.y2 = ClipToAxis(static_cast<int64_t>(cy) + half_h, height);
+  b.x1 = ClipToAxis(static_cast<int64_t>(cx) - half_w, width);
+  b.x2 = ClipToAxis(static_cast<int64_t>(cx) + half_w, width);
   return b;
 }
 
@@ -51,27 +93,120 @@ DSM_HD float CorrectedLambda(const Box &box, int height, int width) {
   return static_cast<float>(1.0 - DivD(area, total));
 }
 
-/// The box and the target weight lam of one pair. Not applied (coin flip false): empty box,
-/// lam = 1. `correct_lam`: lam = 1 - box area / image area, else the sampled lam.
+/// The per-batch constants of a decision.
+struct MixRule {
+  int32_t height = 0, width = 0;
+  bool correct_lam = true;
+  bool random_box = false;   ///< box placed by the draws (timm), else centred on the peak
+  bool float32_box = false;  ///< rand_bbox's side in float32 (elem, pair), else double (batch)
+  bool has_minmax = false;   ///< sides drawn from [int(L * min), int(L * max)) (timm)
+  double minmax[2] = {0.0, 0.0};
+};
+
+/// timm's rand_bbox: the side from lam (float32 or double, see MixRule), the centre
+/// (floor(u0 * H), floor(u1 * W)), y1 = clip(cy - cut_h // 2, 0, H),
+/// y2 = clip(cy + (cut_h + 1) // 2, 0, H), the same along x.
+DSM_HD Box RandomBox(const MixRule &r, float lam, const float *u) {
+  const int cut_h = r.float32_box ? CutLengthF32(r.height, lam) : CutLength(r.height, lam);
+  const int cut_w = r.float32_box ? CutLengthF32(r.width, lam) : CutLength(r.width, lam);
+  const int64_t cy = UniformIndex(u[0], r.height), cx = UniformIndex(u[1], r.width);
+  Box b;
+  b.y1 = ClipToAxis(cy - cut_h / 2, r.height);
+  b.y2 = ClipToAxis(cy + (cut_h + 1) / 2, r.height);
+  b.x1 = ClipToAxis(cx - cut_w / 2, r.width);
+  b.x2 = ClipToAxis(cx + (cut_w + 1) / 2, r.width);
+  return b;
+}
+
+/// The sizes of timm's rand_bbox_minmax along an axis: [int(L * min), int(L * max)), in double.
+DSM_HD int MinmaxLow(int length, const double *minmax) {
+  return static_cast<int>(MulD(static_cast<double>(length), minmax[0]));
+}
+DSM_HD int MinmaxHigh(int length, const double *minmax) {
+  return static_cast<int>(MulD(static_cast<double>(length), minmax[1]));
+}
+
+/// A side drawn from the minmax range: lo + floor(u * (hi - lo)) (hi > lo is checked before).
+DSM_HD int MinmaxSide(int length, const double *minmax, float u) {
+  const int lo = MinmaxLow(length, minmax), hi = MinmaxHigh(length, minmax);
+  return lo + static_cast<int>(UniformIndex(u, static_cast<int64_t>(hi) - lo));
+}
+
+/// A box of the drawn minmax sides: placed by the draws (timm's rand_bbox_minmax:
+/// y1 = floor(u2 * (H - cut_h + 1)), y2 = y1 + cut_h), or centred on the peak and clipped
+/// (y1 = clip(py - cut_h // 2, 0, H), y2 = clip(py - cut_h // 2 + cut_h, 0, H)).
+DSM_HD Box MinmaxBox(const MixRule &r, const float *u, int peak_y, int peak_x) {
+  const int cut_h = MinmaxSide(r.height, r.minmax, u[0]);
+  const int cut_w = MinmaxSide(r.width, r.minmax, u[1]);
+  Box b;
+  if (r.random_box) {
+    b.y1 = static_cast<int32_t>(UniformIndex(u[2], static_cast<int64_t>(r.height) - cut_h + 1));
+    b.x1 = static_cast<int32_t>(UniformIndex(u[3], static_cast<int64_t>(r.width) - cut_w + 1));
+    b.y2 = b.y1 + cut_h;
+    b.x2 = b.x1 + cut_w;
+  } else {
+    const int64_t top = static_cast<int64_t>(peak_y) - cut_h / 2;
+    const int64_t left = static_cast<int64_t>(peak_x) - cut_w / 2;
+    b.y1 = ClipToAxis(top, r.height);
+    b.y2 = ClipToAxis(top + cut_h, r.height);
+    b.x1 = ClipToAxis(left, r.width);
+    b.x2 = ClipToAxis(left + cut_w, r.width);
+  }
+  return b;
+}
+
+/// What happens to one sample's pixels.
+enum class MixKind : int32_t {
+  kNone = 0,    ///< the target unchanged
+  kCutMix = 1,  ///< the box taken from the source
+  kMixUp = 2,   ///< every pixel blended: BlendPixel(target, source, lam)
+};
+
+/// The box, the target weight lam and the kind of one sample. Not applied: empty box, lam = 1.
 struct MixDecision {
   Box box;
   float lam = 1.0f;
+  MixKind kind = MixKind::kNone;
 };
 
-DSM_HD MixDecision DecideMix(int height, int width, float sampled_lam, bool apply, int peak_y,
-                             int peak_x, bool correct_lam) {
+/// The decision of one sample from its governing draw (lam, apply, cutmix, box draws u[4]) and,
+/// for a saliency box, the peak (y, x) of its peak image:
+/// - not applied: nothing, lam = 1;
+/// - MixUp (cutmix false): the sampled lam, no box (lam == 1: nothing to blend);
+/// - CutMix with minmax: MinmaxBox, lam always corrected;
+/// - CutMix: RandomBox or CenteredBox, lam corrected when correct_lam, else the sampled lam.
+DSM_HD MixDecision DecideMix(const MixRule &r, float lam, bool apply, bool cutmix, const float *u,
+                             int peak_y, int peak_x) {
   MixDecision d;
   if (!apply) return d;
-  d.box = CenteredBox(height, width, sampled_lam, peak_y, peak_x);
-  d.lam = correct_lam ? CorrectedLambda(d.box, height, width) : sampled_lam;
+  if (!cutmix) {
+    d.lam = lam;
+    d.kind = lam == 1.0f ? MixKind::kNone : MixKind::kMixUp;
+    return d;
+  }
+  d.kind = MixKind::kCutMix;
+  if (r.has_minmax) {
+    d.box = MinmaxBox(r, u, peak_y, peak_x);
+    d.lam = CorrectedLambda(d.box, r.height, r.width);
+    return d;
+  }
+  d.box = r.random_box ? RandomBox(r, lam, u) : CenteredBox(r.height, r.width, lam, peak_y, peak_x);
+  d.lam = r.correct_lam ? CorrectedLambda(d.box, r.height, r.width) : lam;
   return d;
 }
 
-DSM_HD float MulF(float a, float b) {
+/// One MixUp pixel: round-half-to-even(float(a) * lam + float(b) * rest) as uint8, float32
+/// throughout, no FMA, with rest = 1.0f - lam (a: target, b: source). timm's FastCollateMixup
+/// (np.rint of the float32 blend) bit for bit. The value lies in [0, 255] (a convex combination
+/// of two bytes, within float32 rounding), so the cast keeps it.
+DSM_HD uint8_t BlendPixel(uint8_t a, uint8_t b, float lam, float rest) {
 #if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
+  const float v = __fadd_rn(__fmul_rn(static_cast<float>(a), lam),
+                            __fmul_rn(static_cast<float>(b), rest));
+  return static_cast<uint8_t>(__float2int_rn(v));  // round to nearest, ties to even
 #else
-  return a * b;
+  const float v = static_cast<float>(a) * lam + static_cast<float>(b) * rest;  // no FMA
+  return static_cast<uint8_t>(std::nearbyint(v));  // default rounding: nearest, ties to even
 #endif
 }
 

@@ -1,10 +1,13 @@
-// A SaliencyMix batch as the CPU and CUDA paths both see it: the samples, the options, the random
-// draws, and the rules that say which draw and which saliency peak govern each pair
-// (docs/algorithm.md, "Pairs and modes"). Host code only; no CUDA.
+// A batch of the mixing family (MixUp, CutMix with a random or saliency-centred box) as the CPU
+// and CUDA paths both see it: the samples, the options, the random draws, and the rules that say
+// which draw and which saliency peak govern each sample (docs/algorithm.md, "The mixing
+// family"). Host code only; no CUDA.
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+#include "mix_math.h"
 
 namespace dsm {
 
@@ -19,44 +22,86 @@ struct MixSample {
   float *out_lam = nullptr;           ///< optional: the target weight
   int32_t *out_source = nullptr;      ///< optional: the source index
   int32_t label_id = 0;               ///< class id, when soft_label is null
-  int32_t source = 0;                 ///< the pair of this sample (an index in the batch)
+  int32_t source = 0;                 ///< the partner of this sample (an index in the batch)
   float lam = 1.0f;                   ///< sampled target weight
   int32_t apply = 0;                  ///< coin flip (non-zero: mix)
+  int32_t cutmix = 1;                 ///< 1: this mixing event is CutMix, 0: MixUp
+  float box_draw[4] = {0.0f, 0.0f, 0.0f, 0.0f};  ///< uniform draws in [0, 1] (random/minmax box)
 };
+
+/// Which sample's draw governs sample i (GoverningIndex).
+enum class MixMode : int32_t { kElem = 0, kBatch = 1, kPair = 2 };
 
 /// The options and the image size of a batch.
 struct MixConfig {
   int num_samples = 0, height = 0, width = 0, channels = 0, num_classes = 0;
   float label_smoothing = 0.0f;
-  bool batch_mode = false, correct_lam = true;
+  MixMode mode = MixMode::kElem;
+  bool correct_lam = true;
+  bool random_box = false;         ///< CutMix box placed by box_draw (timm), else on the peak
+  bool has_minmax = false;         ///< CutMix box sides drawn from minmax (timm's cutmix_minmax)
+  double minmax[2] = {0.0, 0.0};   ///< (min, max), 0 < min < max <= 1, when has_minmax
+
+  /// Whether the box draws of the samples are read (random box or minmax box sizes).
+  bool UsesBoxDraws() const { return random_box || has_minmax; }
+
+  /// The per-batch constants of the per-sample decision (mix_math.h).
+  MixRule Rule() const {
+    MixRule r;
+    r.height = height;
+    r.width = width;
+    r.correct_lam = correct_lam;
+    r.random_box = random_box;
+    r.float32_box = mode != MixMode::kBatch;  // timm's lam is a numpy float32 there
+    r.has_minmax = has_minmax;
+    r.minmax[0] = minmax[0];
+    r.minmax[1] = minmax[1];
+    return r;
+  }
 };
 
-/// The random draws of one sample: its pair (source index), sampled lam and coin flip.
+/// The random draws of one sample: its partner (source index), sampled lam, coin flip, the
+/// MixUp/CutMix switch and the box draws.
 struct MixDraw {
   int32_t source = 0;
   float lam = 1.0f;
   bool apply = false;
+  bool cutmix = true;
+  float box_draw[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 };
 
-/// The lam and coin flip that govern sample i: its own (elem mode), or sample 0's (batch mode).
-/// The source stays sample i's own in both modes.
-inline MixDraw GoverningDraw(const MixDraw *draws, int i, bool batch_mode) {
-  MixDraw d = draws[i];
-  if (batch_mode) {
-    d.lam = draws[0].lam;
-    d.apply = draws[0].apply;
+/// The sample whose lam, coin flip, switch and box draws govern sample i: itself (elem), sample 0
+/// (batch), or the first of its pair, min(i, source[i]) (pair; source is an involution there).
+inline int GoverningIndex(const MixDraw *draws, int i, MixMode mode) {
+  switch (mode) {
+    case MixMode::kBatch: return 0;
+    case MixMode::kPair: return draws[i].source < i ? draws[i].source : i;
+    default: return i;
   }
+}
+
+/// The draw that governs sample i (GoverningIndex), with sample i's own source: the partner is
+/// always source[i].
+inline MixDraw GoverningDraw(const MixDraw *draws, int i, MixMode mode) {
+  MixDraw d = draws[GoverningIndex(draws, i, mode)];
+  d.source = draws[i].source;
   return d;
 }
 
-/// Index of the image whose saliency peak centres sample i's box: its own source (elem mode)
-/// or the source of sample 0 (batch mode).
-inline int PeakImage(const MixDraw *draws, int i, bool batch_mode) {
-  return batch_mode ? draws[0].source : draws[i].source;
+/// Index of the image whose saliency peak centres sample i's saliency box: the source of sample
+/// 0 (batch mode), else sample i's own source.
+inline int PeakImage(const MixDraw *draws, int i, MixMode mode) {
+  return mode == MixMode::kBatch ? draws[0].source : draws[i].source;
+}
+
+/// Whether sample i's decision reads a saliency peak: an applied CutMix with a saliency box.
+inline bool NeedsPeak(const MixConfig &config, const MixDraw &governing) {
+  return governing.apply && governing.cutmix && !config.random_box;
 }
 
 /// What a batch needs decided before any pixel is read: the draws of every sample, and the
-/// images whose saliency peak some applied pair uses (each once, ascending).
+/// images whose saliency peak some applied CutMix with a saliency box uses (each once,
+/// ascending).
 struct MixPlan {
   std::vector<MixDraw> draws;
   std::vector<int> peak_images;
@@ -66,12 +111,18 @@ inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
   const int n = config.num_samples;
   MixPlan plan;
   plan.draws.resize(n);
-  for (int i = 0; i < n; ++i)
-    plan.draws[i] = {samples[i].source, samples[i].lam, samples[i].apply != 0};
+  for (int i = 0; i < n; ++i) {
+    MixDraw &d = plan.draws[i];
+    d.source = samples[i].source;
+    d.lam = samples[i].lam;
+    d.apply = samples[i].apply != 0;
+    d.cutmix = samples[i].cutmix != 0;
+    for (int k = 0; k < 4; ++k) d.box_draw[k] = samples[i].box_draw[k];
+  }
   std::vector<uint8_t> needed(n, 0);
   for (int i = 0; i < n; ++i)
-    if (GoverningDraw(plan.draws.data(), i, config.batch_mode).apply)
-      needed[PeakImage(plan.draws.data(), i, config.batch_mode)] = 1;
+    if (NeedsPeak(config, GoverningDraw(plan.draws.data(), i, config.mode)))
+      needed[PeakImage(plan.draws.data(), i, config.mode)] = 1;
   for (int j = 0; j < n; ++j)
     if (needed[j]) plan.peak_images.push_back(j);
   return plan;

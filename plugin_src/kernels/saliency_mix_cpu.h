@@ -1,5 +1,6 @@
-// SaliencyMix on the CPU: saliency peaks, boxes, paste and soft labels for a batch, the same
-// steps as the CUDA path (saliency_mix_cuda.h). The caller chooses the parallelism: DALI's thread
+// The mixing family on the CPU (MixUp, CutMix with a random or saliency box): saliency peaks,
+// decisions, paste or blend, and soft labels for a batch, the same steps as the CUDA path
+// (saliency_mix_cuda.h). The caller chooses the parallelism: DALI's thread
 // pool in the operator, one thread in the C API.
 #pragma once
 
@@ -20,9 +21,9 @@ using ParallelFor =
 /// A ParallelFor that runs the items one after another on the calling thread.
 void SerialFor(int count, int64_t cost, const std::function<void(int)> &body);
 
-/// Mixes a batch: the saliency peaks of the images that applied pairs centre their boxes on,
-/// then per sample the box and weight (mix_math.h), the paste and the soft label, and the
-/// optional outputs. Arguments must be valid (checks/mix_checks.h: CheckMixArguments). Throws
+/// Mixes a batch: the saliency peaks of the images that applied saliency boxes are centred on,
+/// then per sample the decision (mix_math.h: DecideMix), the paste (CutMix) or blend (MixUp),
+/// the soft label, and the optional outputs. Arguments must be valid (checks/mix_checks.h: CheckMixArguments). Throws
 /// std::bad_alloc when scratch memory cannot be had.
 void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
                     const ParallelFor &parallel_for);
@@ -34,6 +35,11 @@ void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, 
 /// size; out must not alias the inputs.
 void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int height, int width,
               int channels, const Box &box);
+
+/// out = BlendPixel(target, source, lam, 1 - lam) for every byte (MixUp). HWC uint8, all of
+/// one size; out must not alias the inputs.
+void BlendCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int64_t bytes,
+              float lam);
 
 /// Soft label [num_classes] of a pair, each label a soft vector or (soft pointer null) a class
 /// id, with timm's label smoothing: MixLabel(Smooth(target), Smooth(source), lam) per class.

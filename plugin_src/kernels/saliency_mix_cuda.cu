@@ -1,4 +1,5 @@
-// CUDA SaliencyMix: peaks (the saliency kernels) -> decide (box, lam) -> paste -> labels.
+// The mixing family on CUDA: peaks (the saliency kernels) -> decide (box, lam, kind) -> paste or
+// blend -> labels.
 #include "saliency_mix_cuda.h"
 
 #include <algorithm>
@@ -14,28 +15,25 @@ namespace {
 constexpr size_t kAlign = 256;
 size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
-/// Device view of one pair, filled on the host except for the decision.
+/// Device view of one sample, filled on the host except for the decision.
 struct MixDesc {
   MixSample io;
   const uint8_t *source_image;
   const float *source_soft_label;
   int32_t source_label_id;
-  float governing_lam;     // sample 0's in batch mode (GoverningDraw)
-  int32_t governing_apply;
-  const int32_t *peak;     // (y, x) of the image the box is centred on (PeakImage)
-  Box box;                 // decided on the device
-  float lam;
+  MixDraw governing;    // GoverningDraw: the lam, flip, switch and box draws of sample i
+  const int32_t *peak;  // (y, x) of the image a saliency box is centred on (PeakImage), or null
+  MixDecision decision; // decided on the device
 };
 
-__global__ void DecideKernel(MixDesc *descs, int n, int height, int width, bool correct_lam) {
+__global__ void DecideKernel(MixDesc *descs, int n, MixRule rule) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
   MixDesc &d = descs[i];
   const int py = d.peak ? d.peak[0] : 0, px = d.peak ? d.peak[1] : 0;
-  const MixDecision m = DecideMix(height, width, d.governing_lam, d.governing_apply != 0, py, px,
-                                  correct_lam);
-  d.box = m.box;
-  d.lam = m.lam;
+  const MixDraw &g = d.governing;
+  const MixDecision m = DecideMix(rule, g.lam, g.apply, g.cutmix, g.box_draw, py, px);
+  d.decision = m;
   if (d.io.out_box) {
     d.io.out_box[0] = m.box.y1;
     d.io.out_box[1] = m.box.x1;
@@ -46,28 +44,44 @@ __global__ void DecideKernel(MixDesc *descs, int n, int height, int width, bool 
   if (d.io.out_source) *d.io.out_source = d.io.source;
 }
 
-/// out = target outside the box, source inside; one thread per byte, grid-stride.
-__global__ void PasteKernel(const MixDesc *descs, int height, int width, int channels) {
-  const MixDesc d = descs[blockIdx.y];
-  const int64_t row = static_cast<int64_t>(width) * channels;
-  const int64_t total = row * height;
-  for (int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; b < total;
-       b += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int y = static_cast<int>(b / row);
-    const int x = static_cast<int>((b % row) / channels);
-    const bool inside = y >= d.box.y1 && y < d.box.y2 && x >= d.box.x1 && x < d.box.x2;
-    d.io.out_image[b] = inside ? d.source_image[b] : d.io.image[b];
+/// The pixels of sample blockIdx.y: the target, with the box from the source (CutMix) or
+/// blended with the source (MixUp). Rows are grid-strided over blockIdx.x, the bytes of a row
+/// over the threads: no division per byte.
+__global__ void PixelKernel(const MixDesc *descs, int height, int row_bytes, int channels) {
+  const MixDesc &d = descs[blockIdx.y];
+  const MixKind kind = d.decision.kind;
+  const Box box = d.decision.box;
+  const float lam = d.decision.lam;
+  const float rest = __fsub_rn(1.0f, lam);
+  const uint8_t *target = d.io.image;
+  const uint8_t *source = d.source_image;
+  uint8_t *out = d.io.out_image;
+  const int box_lo = box.x1 * channels, box_hi = box.x2 * channels;
+  for (int y = blockIdx.x; y < height; y += gridDim.x) {
+    const size_t row = static_cast<size_t>(y) * row_bytes;
+    const uint8_t *t = target + row;
+    const uint8_t *s = source + row;
+    uint8_t *o = out + row;
+    if (kind == MixKind::kMixUp) {
+      for (int b = threadIdx.x; b < row_bytes; b += blockDim.x)
+        o[b] = BlendPixel(t[b], s[b], lam, rest);
+    } else {
+      const bool box_row = kind == MixKind::kCutMix && y >= box.y1 && y < box.y2;
+      for (int b = threadIdx.x; b < row_bytes; b += blockDim.x)
+        o[b] = box_row && b >= box_lo && b < box_hi ? s[b] : t[b];
+    }
   }
 }
 
 __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothing) {
   const MixDesc &d = descs[blockIdx.y];
+  const float lam = d.decision.lam;
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < num_classes;
        c += gridDim.x * blockDim.x) {
     const float t = LabelValue(d.io.soft_label, d.io.label_id, c);
     const float s = LabelValue(d.source_soft_label, d.source_label_id, c);
     d.io.out_label[c] = MixLabel(SmoothLabel(t, smoothing, num_classes),
-                                 SmoothLabel(s, smoothing, num_classes), d.lam);
+                                 SmoothLabel(s, smoothing, num_classes), lam);
   }
 }
 
@@ -110,7 +124,7 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   const std::vector<int> &peak_images = l.mix.peak_images;
   const MixDraw *draws = l.mix.draws.data();
 
-  // 1. Saliency peaks of the images that the applied pairs centre their boxes on.
+  // 1. Saliency peaks of the images that the applied saliency boxes are centred on.
   const size_t pixels = static_cast<size_t>(c.height) * c.width;
   std::vector<SaliencySample> peak_samples(peak_images.size());
   for (size_t k = 0; k < peak_images.size(); ++k) {
@@ -124,35 +138,34 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
                               host + l.staging_saliency, stream));
   }
 
-  // 2. Per-pair descriptors: the governing draw, the source, the peak (the CPU path's rules).
+  // 2. Per-sample descriptors: the governing draw, the source, the peak (the CPU path's rules).
   for (int i = 0; i < n; ++i) {
-    const MixDraw draw = GoverningDraw(draws, i, c.batch_mode);
+    const MixDraw draw = GoverningDraw(draws, i, c.mode);
     const MixSample &source = samples[draw.source];
     MixDesc d{};
     d.io = samples[i];
     d.source_image = source.image;
     d.source_soft_label = source.soft_label;
     d.source_label_id = source.label_id;
-    d.governing_lam = draw.lam;
-    d.governing_apply = draw.apply ? 1 : 0;
-    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.batch_mode));
-    d.peak = draw.apply ? peaks + 2 * peak_image : nullptr;
+    d.governing = draw;
+    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.mode));
+    d.peak = NeedsPeak(c, draw) ? peaks + 2 * peak_image : nullptr;
     host_descs[i] = d;
   }
   DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(MixDesc) * n, cudaMemcpyHostToDevice,
                                stream));
 
-  // 3. Boxes and weights, then the paste and the labels.
-  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.height, c.width, c.correct_lam);
+  // 3. Decisions, then the pixels and the labels.
+  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.Rule());
   DSM_CUDA_TRY(cudaGetLastError());
-  const int64_t bytes = static_cast<int64_t>(pixels) * c.channels;
+  const int row_bytes = c.width * c.channels;  // <= 65,793 * 3
+  const unsigned row_blocks = static_cast<unsigned>(std::min(c.height, 4096));
+  const unsigned row_threads = row_bytes >= 512 ? 256 : (row_bytes >= 128 ? 128 : 32);
   constexpr int kMaxGridY = 65535;
   for (int first = 0; first < n; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, n - first);
-    const unsigned paste_blocks =
-        static_cast<unsigned>(std::clamp<int64_t>((bytes + 1023) / 1024, 1, 1024));
-    PasteKernel<<<dim3(paste_blocks, count), 256, 0, stream>>>(descs + first, c.height, c.width,
-                                                               c.channels);
+    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.height,
+                                                                     row_bytes, c.channels);
     DSM_CUDA_TRY(cudaGetLastError());
     const unsigned label_blocks = static_cast<unsigned>((c.num_classes + 255) / 256);
     LabelKernel<<<dim3(label_blocks, count), 256, 0, stream>>>(descs + first, c.num_classes,

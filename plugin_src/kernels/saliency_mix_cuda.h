@@ -1,7 +1,7 @@
-// SaliencyMix on an NVIDIA GPU: saliency peaks, boxes, paste and soft labels for a batch,
-// stream-ordered, identical to the CPU path (saliency_mix_cpu.h): the same plan (PlanMix), the
-// same governing-draw and peak-image rules (saliency_mix_batch.h), the same arithmetic
-// (mix_math.h).
+// The mixing family on an NVIDIA GPU (MixUp, CutMix with a random or saliency box): saliency
+// peaks, decisions, paste or blend, and soft labels for a batch, stream-ordered, identical to the
+// CPU path (saliency_mix_cpu.h): the same plan (PlanMix), the same governing-draw and peak-image
+// rules (saliency_mix_batch.h), the same arithmetic (mix_math.h).
 #pragma once
 
 #include <cuda_runtime_api.h>

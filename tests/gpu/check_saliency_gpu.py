@@ -7,11 +7,17 @@ Builds the kernels-only library (CMake, nvcc), then:
      a crafted image whose On8 + Off8 wraps) and a 256-image batch of 224x224;
   2. checks SaliencyMix on CUDA (dali_saliencymix.torch) against the CPU, bit for bit (images,
      soft labels, boxes, lams), on random and photo batches, both modes, class ids and soft labels;
-  3. times, for 256 x 224 x 224, the CUDA saliency and the whole CUDA SaliencyMix with CUDA
-     events, next to a device-to-device copy of the same input bytes measured in the same run.
-It prints a short table last. Usage, from the repository root:
+  3. checks the mixing family on CUDA against the CPU, bit for bit (MixUp, random boxes with and
+     without cutmix_minmax, saliency boxes with and without it, MixUp/CutMix mixtures; elem,
+     batch and pair modes), through dali_saliencymix.torch.mix;
+  4. times, for 256 x 224 x 224, the CUDA saliency, SaliencyMix, MixUp, random-box CutMix and
+     timm's recipe (mixup 0.8, cutmix 1.0, switch 0.5) with CUDA events, next to a
+     device-to-device copy of the same input bytes and torchvision.transforms.v2's MixUp and
+     CutMix on the same batch (when torchvision imports), measured in the same run.
+It prints markdown tables last. Usage, from the repository root:
 
     python3 tests/gpu/check_saliency_gpu.py [--build-dir build/gpu] [--arch 90]
+    python3 tests/gpu/check_saliency_gpu.py --self-test   # no GPU: the comparison code, CPU vs CPU
 
 Needs: python3 with torch (CUDA) and numpy, Pillow (photos; skipped if missing), cmake, nvcc.
 """
@@ -329,12 +335,175 @@ def time_mix(batch: list[np.ndarray], iters: int = 50) -> float:
     return float(np.median(times))
 
 
+FAMILY_CASES = {
+    # name: MixConfig keyword arguments (num_classes and mode added per case)
+    "mixup": {"mixup_alpha": 1.0, "cutmix_alpha": 0.0},
+    "random-box": {"box": "random"},
+    "random-box-minmax": {"box": "random", "cutmix_minmax": (0.2, 0.8)},
+    "saliency-box": {},
+    "saliency-box-minmax": {"cutmix_minmax": (0.3, 0.7)},
+    "timm-recipe-random": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "box": "random"},
+    "timm-recipe-saliency": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0},
+}
+
+
+def edge_draws(draws: object, rng: np.random.Generator) -> object:
+    """The draws with edge values mixed in: lam 0 and 1, box draws 0 and exactly 1."""
+    n = len(draws.lam)
+    draws.lam[rng.random(n) < 0.1] = 0.0
+    draws.lam[rng.random(n) < 0.1] = 1.0
+    if draws.box is not None:
+        draws.box[rng.random(draws.box.shape) < 0.05] = 0.0
+        draws.box[rng.random(draws.box.shape) < 0.05] = 1.0
+    return draws
+
+
+def check_family(
+    rng: np.random.Generator, batch: list[np.ndarray], device: str = "cuda"
+) -> tuple[int, int]:
+    """The mixing family on `device` against the CPU through the torch path, bit for bit, for
+    every case of FAMILY_CASES in every mode, on photo and noise batches (odd and even sizes),
+    class ids and soft labels. Returns (batches compared, mismatches)."""
+    import torch
+
+    from dali_saliencymix import MixConfig
+    from dali_saliencymix.kernels import draw
+    from dali_saliencymix.torch import mix
+
+    cases = [np.stack(batch[:32]), rng.integers(0, 256, (33, 37, 53, 3), dtype=np.uint8)]
+    cases.append(rng.integers(0, 256, (9, 96, 128, 1), dtype=np.uint8))
+    compared = bad = 0
+    for images in cases:
+        n = len(images)
+        for name, kwargs in FAMILY_CASES.items():
+            for mode in ("elem", "batch", "pair"):
+                options = MixConfig(
+                    num_classes=10,
+                    mode=mode,
+                    pairing="reverse" if mode == "pair" else "permutation",
+                    label_smoothing=0.1,
+                    prob=0.8,
+                    correct_lam=bool(rng.random() < 0.7),
+                    **kwargs,
+                )
+                draws = edge_draws(draw(n, options, rng), rng)
+                soft = bool(rng.random() < 0.5)
+                labels = (
+                    torch.from_numpy(rng.dirichlet(np.ones(10), n).astype(np.float32))
+                    if soft
+                    else torch.from_numpy(rng.integers(0, 10, n))
+                )
+                args = {"options": options, "draws": draws, "return_info": True}
+                cpu = mix(torch.from_numpy(images), labels, **args)
+                other = mix(torch.from_numpy(images).to(device), labels.to(device), **args)
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                compared += 1
+                if not all(torch.equal(a, b.cpu()) for a, b in zip(cpu, other, strict=True)):
+                    bad += 1
+                    print(f"MISMATCH family: {images.shape} {name} mode={mode} soft={soft}")
+    return compared, bad
+
+
+def cuda_ms(fn: object, iters: int = 50) -> float:
+    """Median CUDA-event milliseconds of fn() on the current stream (after 5 warm-up calls)."""
+    import torch
+
+    for _ in range(5):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return float(np.median(times))
+
+
+def time_family(batch: list[np.ndarray]) -> list[tuple[str, float, str]]:
+    """(row, median ms, note) for the family's operations and torchvision's v2 MixUp/CutMix on
+    the same uint8 batch (prob 1, 1000 classes, class ids on the device)."""
+    import torch
+
+    from dali_saliencymix import MixConfig
+    from dali_saliencymix.kernels import draw
+    from dali_saliencymix.torch import mix
+
+    images = torch.from_numpy(np.stack(batch)).cuda()
+    n = len(batch)
+    labels = torch.arange(n, device="cuda") % 1000
+    rows = []
+    timed = {
+        "SaliencyMix (elem)": {},
+        "MixUp (elem)": {"mixup_alpha": 1.0, "cutmix_alpha": 0.0},
+        "CutMix, random box (elem)": {"box": "random"},
+        "CutMix, random box, minmax (0.2, 0.8) (elem)": {
+            "box": "random",
+            "cutmix_minmax": (0.2, 0.8),
+        },
+        "timm recipe: mixup 0.8, cutmix 1.0, switch 0.5, random box (elem)": {
+            "mixup_alpha": 0.8,
+            "cutmix_alpha": 1.0,
+            "box": "random",
+        },
+        "timm recipe, batch mode (one draw for the batch)": {
+            "mixup_alpha": 0.8,
+            "cutmix_alpha": 1.0,
+            "box": "random",
+            "mode": "batch",
+        },
+    }
+    for name, kwargs in timed.items():
+        options = MixConfig(num_classes=1000, label_smoothing=0.1, **kwargs)
+        draws = draw(n, options, 0)
+        ms = cuda_ms(lambda o=options, d=draws: mix(images, labels, options=o, draws=d))
+        rows.append((name, ms, "ours: NHWC uint8, draws given, labels checked on the device"))
+    try:
+        from torchvision.transforms import v2
+    except Exception as err:  # noqa: BLE001 - any import failure: report it, skip the rows
+        rows.append(("torchvision.transforms.v2", float("nan"), f"not importable: {err}"))
+        return rows
+    nchw = images.permute(0, 3, 1, 2).contiguous()
+    for name, op in (("MixUp", v2.MixUp), ("CutMix", v2.CutMix)):
+        transform = op(alpha=1.0, num_classes=1000)
+        note = "torchvision: NCHW uint8, one lam per batch"
+        try:
+            transform(nchw.clone(), labels)
+            data = nchw
+        except RuntimeError as err:  # MixUp mixes in place: uint8 cannot hold the float blend
+            data = nchw.float()
+            note = f"torchvision: NCHW float32 (uint8 refused: {str(err).splitlines()[0]})"
+        ms = cuda_ms(lambda t=transform, x=data: t(x.clone(), labels))
+        rows.append((f"torchvision v2.{name}", ms, note + "; includes a clone of the input"))
+    return rows
+
+
+def self_test() -> int:
+    """The comparison code on the CPU (CPU against CPU), for machines without a GPU."""
+    sys.path.insert(0, str(ROOT))
+    rng = np.random.default_rng(7)
+    batch = [rng.integers(0, 256, (40, 48, 3), dtype=np.uint8) for _ in range(32)]
+    compared, bad = check_family(rng, batch, device="cpu")
+    print(f"self-test: {compared} family batches compared CPU vs CPU, {bad} mismatches")
+    return 0 if bad == 0 and compared > 0 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "gpu"))
     parser.add_argument("--arch", default="90", help="CUDA architectures for this card")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="no GPU: run the family comparison code on the CPU (CPU vs CPU) and exit",
+    )
     args = parser.parse_args()
+    if args.self_test:
+        return self_test()
 
     sys.path.insert(0, str(ROOT))  # the package from this checkout, libraries from --build-dir
     import torch
@@ -355,9 +524,11 @@ def main() -> int:
     checked, bad = check_exact(cuda, images, "mixed")
     checked_b, bad_b = check_exact(cuda, batch, "batch224", chunk=256)
     mix_compared, mix_bad = check_mix(rng, batch)
+    family_compared, family_bad = check_family(rng, batch)
     check_s = time.perf_counter() - t0
     timing = time_batch(cuda, batch)
     mix_ms = time_mix(batch)
+    family_rows = time_family(batch)
 
     name = torch.cuda.get_device_name()
     print()
@@ -375,6 +546,10 @@ def main() -> int:
     print(
         f"| SaliencyMix CUDA vs CPU (batches x modes x label kinds) | - | {mix_compared} | "
         f"{mix_bad} |"
+    )
+    print(
+        "| mixing family CUDA vs CPU (MixUp, random/saliency box, minmax; elem/batch/pair; "
+        f"3 batches) | - | {family_compared} | {family_bad} |"
     )
     print(f"(exactness checks took {check_s:.1f} s)")
     print()
@@ -395,7 +570,13 @@ def main() -> int:
     floor_ms = (timing["input_MB"] + timing["output_MB"]) * 1e6 / (timing["copy_GBps"] * 1e9) * 1e3
     print(f"| memory floor: read input + write map at the copy rate | {floor_ms:.4f} | |")
     print(f"| ratio saliency / copy | {timing['saliency_ms'] / timing['copy_ms']:.2f} | |")
-    ok = bad == 0 and bad_b == 0 and mix_bad == 0
+    print()
+    print("| 256 x 224x224 RGB uint8, prob 1, 1000 classes | median ms (CUDA events) | note |")
+    print("|---|---|---|")
+    for row, ms, note in family_rows:
+        print(f"| {row} | {ms:.4f} | {note} |")
+    print(f"| device-to-device copy of the input | {timing['copy_ms']:.4f} | |")
+    ok = bad == 0 and bad_b == 0 and mix_bad == 0 and family_bad == 0
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

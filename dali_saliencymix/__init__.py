@@ -2,7 +2,7 @@
 
 Importing the package does not import DALI: the kernels (``saliency_map``, ``kernels``), the
 PyTorch path (``dali_saliencymix.torch``) and the dataset checks work with any DALI version, or
-none. The DALI plugin is loaded when a DALI wrapper is first used (``saliency_mix``,
+none. The DALI plugin is loaded when a DALI wrapper is first used (``mix``, ``saliency_mix``,
 ``fine_grained_saliency``, the pipeline factories) or by ``load_plugin()``; only then is the
 installed DALI checked against the one the plugin was built for. After loading, the operators
 also exist as ``nvidia.dali.fn.saliency_mix`` and ``nvidia.dali.fn.fine_grained_saliency``.
@@ -27,6 +27,7 @@ HAVE_DALI = importlib.util.find_spec("nvidia") is not None and (
 # Names that need DALI, imported from their modules on first use.
 _DALI_NAMES = {
     "load_plugin": "dali_saliencymix._plugin",
+    "mix": "dali_saliencymix.mix",
     "saliency_mix": "dali_saliencymix.mix",
     "fine_grained_saliency": "dali_saliencymix.saliency",
 }
@@ -54,6 +55,7 @@ __all__ = [
     "build_info",
     "fine_grained_saliency",
     "load_plugin",
+    "mix",
     "saliency_map",
     "saliency_mix",
 ]

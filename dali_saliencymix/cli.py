@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from dali_saliencymix.mix_options import MixConfig
+
 console = Console()
 
 
@@ -56,15 +58,8 @@ def _gpu_device_id(device: str) -> int | None:
     return 0 if available else None
 
 
-def _mix_config(args: argparse.Namespace, num_classes: int) -> object:
-    from dali_saliencymix.pipeline import MixConfig
-
-    return MixConfig(
-        num_classes=args.num_classes or num_classes,
-        alpha=args.alpha,
-        prob=args.prob,
-        mode=args.mode,
-    )
+def _mix_config(args: argparse.Namespace, num_classes: int) -> MixConfig:
+    return MixConfig.from_args(args, num_classes)
 
 
 def _bench_table(rows: list, title: str) -> Table:
@@ -222,12 +217,7 @@ def cmd_shards(args: argparse.Namespace) -> int:
 
 
 def _add_mix_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--num-classes", type=int, default=None, help="default: the number of class folders"
-    )
-    parser.add_argument("--alpha", type=float, default=1.0, help="lam ~ Beta(alpha, alpha)")
-    parser.add_argument("--prob", type=float, default=1.0, help="probability of mixing")
-    parser.add_argument("--mode", choices=["elem", "batch"], default="elem")
+    MixConfig.add_arguments(parser)  # timm's flags, SaliencyMix's defaults
 
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:

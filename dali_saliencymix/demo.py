@@ -12,9 +12,9 @@ from nvidia.dali import fn, pipeline_def
 
 from dali_saliencymix.dataset import ImageFolder, scan_image_folder
 from dali_saliencymix.kernels import saliency_map
-from dali_saliencymix.mix import saliency_mix
+from dali_saliencymix.mix import mix as mix_step
 from dali_saliencymix.pipeline import DataPipeline, MixConfig, decode, read_files, train_pipeline
-from dali_saliencymix.preview import mix_sheet
+from dali_saliencymix.preview import MixedBatch, mix_sheet
 
 PHOTO_DIR = Path(__file__).resolve().parent / "data" / "photos"
 
@@ -26,6 +26,28 @@ def to_numpy(batch: object) -> list[np.ndarray]:
     return [np.array(batch[i]) for i in range(len(batch))]
 
 
+def preview_kinds(mix: MixConfig) -> dict[str, MixConfig]:
+    """The kinds of mixing a preview shows: MixUp, CutMix (random box), SaliencyMix.
+
+    From one configuration (alphas, pairing, smoothing, box range); every sample is mixed, and
+    every kind pairs it with the same source.
+    """
+    alpha = mix.cutmix_alpha or 1.0
+    common = {
+        "num_classes": mix.num_classes,
+        "prob": 1.0,
+        "mode": "elem",
+        "pairing": mix.pairing,
+        "label_smoothing": mix.label_smoothing,
+    }
+    cut = {**common, "cutmix_alpha": alpha, "cutmix_minmax": mix.cutmix_minmax}
+    return {
+        "MixUp": MixConfig(**common, mixup_alpha=mix.mixup_alpha or alpha, cutmix_alpha=0.0),
+        "CutMix": MixConfig(**cut, box="random"),
+        "SaliencyMix": MixConfig(**cut, box="saliency"),
+    }
+
+
 def preview_pipeline(
     dataset: ImageFolder,
     batch_size: int,
@@ -34,7 +56,10 @@ def preview_pipeline(
     mix: MixConfig,
     seed: int,
 ) -> DataPipeline:
-    """read_files -> decode with random crop -> resize -> SaliencyMix with its box, lam, source."""
+    """read_files -> decode with random crop -> resize -> each kind of ``preview_kinds``.
+
+    Outputs: images, labels, then per kind the mixed images, boxes, target weights, sources.
+    """
     gpu = device_id is not None
 
     @pipeline_def(batch_size=batch_size, num_threads=2, device_id=device_id, seed=seed)
@@ -42,10 +67,13 @@ def preview_pipeline(
         encoded, labels = read_files(dataset, shuffle=True, seed=seed)
         images = decode(encoded, device="mixed" if gpu else "cpu", random_area=(0.35, 1.0))
         images = fn.resize(images, resize_x=size, resize_y=size)
-        mixed, _, boxes, lams, sources = saliency_mix(
-            images, labels, **mix.op_kwargs(), return_info=True
-        )
-        return images, labels, mixed, boxes, lams, sources
+        outputs = [images, labels]
+        for config in preview_kinds(mix).values():
+            mixed, _, boxes, lams, sources = mix_step(
+                images, labels, **config.op_kwargs(), seed=seed, return_info=True
+            )
+            outputs += [mixed, boxes, lams, sources]
+        return tuple(outputs)
 
     p = pipe()
     p.build()
@@ -62,9 +90,10 @@ def write_preview(
     mix: MixConfig | None = None,
     seed: int = 1,
 ) -> Path:
-    """A grid of mixed images (box outlined), their sources, the sources' saliency heat maps.
+    """A grid: per sample, MixUp, CutMix, SaliencyMix, the source and its saliency heat map.
 
-    The captions name the classes by the dataset's class map (the ids the reader gives).
+    Boxes are outlined; the captions give the label weights and name the classes by the
+    dataset's class map (the ids the reader gives).
     """
     if size < 1 or batch_size < 1:
         raise ValueError(f"preview: size and batch size must be >= 1, got {size}, {batch_size}")
@@ -74,20 +103,38 @@ def write_preview(
         else scan_image_folder(root, mix.num_classes if mix else None)
     )
     mix = mix or MixConfig(num_classes=folder.num_classes)
-    p = preview_pipeline(folder, batch_size, device_id, size, mix, seed)
-    images, labels, mixed, boxes, lams, sources = (to_numpy(o) for o in p.run())
+    outputs = [
+        to_numpy(o) for o in preview_pipeline(folder, batch_size, device_id, size, mix, seed).run()
+    ]
+    images, labels = outputs[0], outputs[1]
+    kinds = {
+        name: MixedBatch(
+            outputs[2 + 4 * k],
+            outputs[3 + 4 * k],
+            [float(v) for v in outputs[4 + 4 * k]],
+            [int(v) for v in outputs[5 + 4 * k]],
+        )
+        for k, name in enumerate(preview_kinds(mix))
+    }
     maps = [saliency_map(im)[0] for im in images]
     return mix_sheet(
         images,
-        mixed,
-        boxes,
-        [float(v) for v in lams],
-        [int(v) for v in sources],
         [int(np.asarray(v).reshape(-1)[0]) for v in labels],
+        kinds,
         maps,
         folder.classes,
         out,
     )
+
+
+def mix_name(mix: MixConfig) -> str:
+    """A short name of a mixing configuration, e.g. ``SaliencyMix (elem)``."""
+    kinds = []
+    if mix.uses_mixup:
+        kinds.append(f"MixUp {mix.mixup_alpha:g}")
+    if mix.uses_cutmix:
+        kinds.append("SaliencyMix" if mix.box == "saliency" else "CutMix")
+    return f"{' + '.join(kinds)} ({mix.mode})"
 
 
 @dataclass
@@ -118,7 +165,7 @@ def bench_pipelines(
     mix = mix or MixConfig(num_classes=folder.num_classes)
     variants = [
         ("no mixing", MixConfig(num_classes=mix.num_classes, enabled=False)),
-        (f"SaliencyMix ({mix.mode})", mix),
+        (mix_name(mix), mix),
     ]
     rows = []
     for name, config in variants:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import math
 import operator
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import InitVar, dataclass
 
-MODES = ("elem", "batch")
+MODES = ("elem", "batch", "pair")
+BOXES = ("saliency", "random")
+PAIRINGS = ("permutation", "reverse")
 # Class ids and the label length travel as int32 through DALI and the C API.
 MAX_CLASSES = 2**31 - 1
 
@@ -43,49 +46,106 @@ def _as_float(value: object, name: str) -> float:
     return number
 
 
+def _pair(value: object) -> tuple[object, object]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise ValueError(f"saliency_mix: cutmix_minmax must be two numbers, got {value!r}")
+    return value[0], value[1]
+
+
+def _choice(config: MixConfig, name: str, allowed: tuple[str, ...]) -> None:
+    value = getattr(config, name)
+    if value not in allowed:
+        names = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"saliency_mix: {name} must be one of {names}, got {value!r}")
+
+
 @dataclass
 class MixConfig:
-    """SaliencyMix options (timm's names where they mean the same), with sensible defaults.
+    """Mixing options with timm's ``Mixup`` names and meanings, plus the box and the pairing.
+
+    The defaults are SaliencyMix as in the paper (CutMix only, saliency-centred boxes, each
+    sample its own draw); ``mixup_alpha > 0`` adds MixUp, as timm does.
 
     Attributes:
         num_classes: length of the soft labels.
-        alpha: lam ~ Beta(alpha, alpha) (timm's ``cutmix_alpha``); > 0.
-        prob: probability of mixing a sample (``"elem"``) or the batch (``"batch"``), in [0, 1].
-        mode: ``"elem"`` (each sample its own flip, lam and box; the paper) or ``"batch"`` (one
-            flip, lam and box for the batch, from the source of sample 0; the official code).
+        mixup_alpha: MixUp's lam ~ Beta(mixup_alpha, mixup_alpha); 0 = no MixUp.
+        cutmix_alpha: CutMix's lam ~ Beta(cutmix_alpha, cutmix_alpha); 0 = no CutMix. With both
+            alphas > 0, each mixing event is CutMix with probability ``switch_prob``.
+        cutmix_minmax: timm's box-ratio range (min, max) of the image side: the box size is
+            drawn from it (and ``cutmix_alpha`` is forced to 1, as timm does); None: from lam.
+        prob: probability of mixing a sample (elem, pair) or the batch (batch), in [0, 1].
+        switch_prob: probability of CutMix rather than MixUp when both alphas are > 0.
+        mode: ``"elem"``: each sample its own draw; ``"pair"``: sample i and its partner share
+            one draw (needs ``pairing="reverse"``); ``"batch"``: sample 0's draw for all.
+        correct_lam: CutMix's lam = 1 - clipped box area / image area (else the sampled lam).
         label_smoothing: timm's label smoothing, in [0, 1), applied before mixing.
-        correct_lam: lam = 1 - clipped box area / image area (else the sampled lam).
+        box: ``"saliency"``: the CutMix box is centred on the source's saliency peak
+            (SaliencyMix); ``"random"``: its place is drawn uniformly (timm's ``rand_bbox``).
+        pairing: ``"permutation"``: sample i mixes with sample perm[i] of a random permutation;
+            ``"reverse"``: with sample N-1-i (timm's pairing).
         enabled: False gives one-hot (smoothed) targets without mixing (pipeline factory).
         mix_off_epoch: no mixing from this epoch on (epochs count from 0; 0 = never mix; None =
-            always mix), as timm's ``--mixup-off-epoch`` (pipeline factory and trainer).
+            always mix) (pipeline factory and trainer).
+        alpha: the former name of ``cutmix_alpha`` (still accepted).
 
     """
 
     num_classes: int = 1000
-    alpha: float = 1.0
+    mixup_alpha: float = 0.0
+    cutmix_alpha: float = 1.0
+    cutmix_minmax: tuple[float, float] | None = None
     prob: float = 1.0
+    switch_prob: float = 0.5
     mode: str = "elem"
-    label_smoothing: float = 0.0
     correct_lam: bool = True
+    label_smoothing: float = 0.0
+    box: str = "saliency"
+    pairing: str = "permutation"
     enabled: bool = True
     mix_off_epoch: int | None = None
+    alpha: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, alpha: float | None) -> None:
+        if alpha is not None:
+            self.cutmix_alpha = alpha
         self.check()
 
     def check(self) -> None:
         """Normalise the types (numpy scalars); raise ValueError naming a bad option."""
         self.num_classes = as_num_classes(self.num_classes)
-        self.alpha = _as_float(self.alpha, "alpha")
-        if not self.alpha > 0:
+        for name in ("mixup_alpha", "cutmix_alpha"):
+            value = _as_float(getattr(self, name), name)
+            if value < 0:
+                raise ValueError(f"saliency_mix: {name} must be >= 0 (0 = off), got {value!r}")
+            setattr(self, name, value)
+        if self.cutmix_minmax is not None:
+            low, high = (_as_float(v, "cutmix_minmax") for v in _pair(self.cutmix_minmax))
+            if not 0.0 < low < high <= 1.0:
+                raise ValueError(
+                    "saliency_mix: cutmix_minmax must be (min, max) with 0 < min < max <= 1 "
+                    f"(box sides as fractions of the image's), got {self.cutmix_minmax!r}"
+                )
+            self.cutmix_minmax = (low, high)
+            self.cutmix_alpha = 1.0  # as timm: the box comes from the range, lam is corrected
+        if not (self.mixup_alpha > 0 or self.cutmix_alpha > 0):
             raise ValueError(
-                f"saliency_mix: alpha must be > 0 (lam ~ Beta(alpha, alpha)), got {self.alpha!r}"
+                "saliency_mix: mixup_alpha or cutmix_alpha must be > 0 (or give "
+                "cutmix_minmax); to train without mixing, use enabled=False"
             )
-        self.prob = _as_float(self.prob, "prob")
-        if not 0.0 <= self.prob <= 1.0:
-            raise ValueError(f"saliency_mix: prob must be in [0, 1], got {self.prob!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"saliency_mix: mode must be 'elem' or 'batch', got {self.mode!r}")
+        for name in ("prob", "switch_prob"):
+            value = _as_float(getattr(self, name), name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"saliency_mix: {name} must be in [0, 1], got {value!r}")
+            setattr(self, name, value)
+        _choice(self, "mode", MODES)
+        _choice(self, "box", BOXES)
+        _choice(self, "pairing", PAIRINGS)
+        if self.mode == "pair" and self.pairing != "reverse":
+            raise ValueError(
+                "saliency_mix: mode='pair' mixes each pair of samples (i, N-1-i) both ways with "
+                "one draw, so it needs pairing='reverse' (as timm), got pairing="
+                f"{self.pairing!r}"
+            )
         self.label_smoothing = _as_float(self.label_smoothing, "label_smoothing")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
@@ -106,21 +166,58 @@ class MixConfig:
                     f"saliency_mix: mix_off_epoch must be >= 0, got {self.mix_off_epoch}"
                 )
 
+    @property
+    def uses_mixup(self) -> bool:
+        """Whether some mixing events are MixUp."""
+        return self.mixup_alpha > 0 and (self.cutmix_alpha == 0 or self.switch_prob < 1)
+
+    @property
+    def uses_cutmix(self) -> bool:
+        """Whether some mixing events are CutMix."""
+        return self.cutmix_alpha > 0 and (self.mixup_alpha == 0 or self.switch_prob > 0)
+
     def op_kwargs(self) -> dict[str, object]:
-        """The per-batch options, as keyword arguments of ``saliency_mix`` (DALI or torch)."""
+        """The per-batch options, as keyword arguments of ``dali_saliencymix.mix``."""
         return {
             "num_classes": self.num_classes,
-            "alpha": self.alpha,
+            "mixup_alpha": self.mixup_alpha,
+            "cutmix_alpha": self.cutmix_alpha,
+            "cutmix_minmax": self.cutmix_minmax,
             "prob": self.prob,
+            "switch_prob": self.switch_prob,
             "mode": self.mode,
-            "label_smoothing": self.label_smoothing,
             "correct_lam": self.correct_lam,
+            "label_smoothing": self.label_smoothing,
+            "box": self.box,
+            "pairing": self.pairing,
         }
 
+    @classmethod
+    def timm_defaults(cls, num_classes: int = 1000) -> MixConfig:
+        """The defaults of timm's ``Mixup`` (mode batch, smoothing 0.1, reverse pairing)."""
+        return cls(
+            num_classes=num_classes,
+            mode="batch",
+            label_smoothing=0.1,
+            pairing="reverse",
+        )
+
     @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser, *, training: bool = False) -> None:
-        """Add the SaliencyMix flags to a parser (``training``: also the trainer's flags)."""
-        group = parser.add_argument_group("SaliencyMix")
+    def add_arguments(
+        parser: argparse.ArgumentParser,
+        *,
+        training: bool = False,
+        defaults: MixConfig | None = None,
+    ) -> None:
+        """Add the mixing flags (timm's train.py names) to a parser.
+
+        ``training`` gives timm's defaults (no mixing unless ``--mixup`` or ``--cutmix`` is
+        given, mode batch, smoothing 0.1) and ``--mixup-off-epoch``; otherwise the defaults are
+        `defaults` (SaliencyMix's, ``MixConfig()``, when None).
+        """
+        d = defaults or (MixConfig.timm_defaults() if training else MixConfig())
+        off = 0.0 if training else None
+        group = parser.add_argument_group("mixing (timm's flags)")
         group.add_argument(
             "--num-classes",
             type=_positive_int,
@@ -128,64 +225,97 @@ class MixConfig:
             help="length of the soft labels (default: the number of classes found)",
         )
         group.add_argument(
-            "--mix-alpha",
-            "--alpha",
-            dest="mix_alpha",
+            "--mixup",
             type=float,
-            default=1.0,
-            help="lam ~ Beta(alpha, alpha) (default: %(default)s)",
+            default=off if off is not None else d.mixup_alpha,
+            help="MixUp alpha; 0 = no MixUp (default: %(default)s)",
         )
         group.add_argument(
-            "--mix-prob",
-            "--prob",
-            dest="mix_prob",
+            "--cutmix",
             type=float,
-            default=1.0,
-            help="probability of mixing (default: %(default)s)",
+            default=off if off is not None else d.cutmix_alpha,
+            help="CutMix alpha; 0 = no CutMix (default: %(default)s)",
         )
         group.add_argument(
-            "--mix-mode",
-            "--mode",
-            dest="mix_mode",
+            "--cutmix-minmax",
+            type=float,
+            nargs=2,
+            metavar=("MIN", "MAX"),
+            default=d.cutmix_minmax,
+            help="CutMix box sides drawn from this fraction range of the image's (timm's "
+            "cutmix_minmax; overrides the box size from lam)",
+        )
+        group.add_argument(
+            "--mixup-prob",
+            type=float,
+            default=d.prob,
+            help="probability of mixing a sample or batch (default: %(default)s)",
+        )
+        group.add_argument(
+            "--mixup-switch-prob",
+            type=float,
+            default=d.switch_prob,
+            help="probability of CutMix rather than MixUp when both are on (default: %(default)s)",
+        )
+        group.add_argument(
+            "--mixup-mode",
             choices=MODES,
-            default="elem",
-            help="per sample (elem, the paper) or per batch (batch, the official code)",
+            default=d.mode,
+            help="one draw per sample (elem), per pair i, N-1-i (pair) or per batch (default: "
+            "%(default)s)",
         )
         group.add_argument(
             "--smoothing",
             type=float,
-            default=0.0,
+            default=d.label_smoothing,
             help="label smoothing, applied before mixing (default: %(default)s)",
+        )
+        group.add_argument(
+            "--cutmix-box",
+            choices=BOXES,
+            default=d.box,
+            help="centre the CutMix box on the source's saliency peak (saliency: SaliencyMix) "
+            "or draw its place uniformly (random: timm's CutMix) (default: %(default)s)",
+        )
+        group.add_argument(
+            "--mixup-pairing",
+            choices=PAIRINGS,
+            default=d.pairing,
+            help="sample i mixes with N-1-i (reverse, as timm) or with a random partner "
+            "(permutation) (default: %(default)s)",
         )
         if training:
             group.add_argument(
-                "--no-correct-lam",
-                action="store_true",
-                help="use the sampled lam, not 1 - clipped box area / image area",
-            )
-            group.add_argument("--no-mix", action="store_true", help="train without mixing")
-            group.add_argument(
-                "--mix-off-epoch",
+                "--mixup-off-epoch",
                 type=int,
-                default=None,
-                help="no mixing from this epoch on (as timm's --mixup-off-epoch)",
+                default=0,
+                help="no mixing from this epoch on (epochs count from 0); 0 = never switch off, "
+                "as timm (default: %(default)s)",
             )
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, num_classes: int) -> MixConfig:
         """The config from the flags of ``add_arguments`` (``num_classes``: the default).
 
-        Out-of-range values raise ValueError.
+        As timm, mixing is on when ``--mixup`` or ``--cutmix`` is > 0 or ``--cutmix-minmax`` is
+        given; otherwise the targets are the (smoothed) one-hot labels. Out-of-range values
+        raise ValueError.
         """
+        active = args.mixup > 0 or args.cutmix > 0 or args.cutmix_minmax is not None
+        off_epoch = getattr(args, "mixup_off_epoch", 0)
         return cls(
             num_classes=args.num_classes or num_classes,
-            alpha=args.mix_alpha,
-            prob=args.mix_prob,
-            mode=args.mix_mode,
+            mixup_alpha=args.mixup,
+            cutmix_alpha=args.cutmix if active else 1.0,
+            cutmix_minmax=tuple(args.cutmix_minmax) if args.cutmix_minmax else None,
+            prob=args.mixup_prob,
+            switch_prob=args.mixup_switch_prob,
+            mode=args.mixup_mode,
             label_smoothing=args.smoothing,
-            correct_lam=not getattr(args, "no_correct_lam", False),
-            enabled=not getattr(args, "no_mix", False),
-            mix_off_epoch=getattr(args, "mix_off_epoch", None),
+            box=args.cutmix_box,
+            pairing=args.mixup_pairing,
+            enabled=active,
+            mix_off_epoch=off_epoch or None,
         )
 
 

@@ -30,7 +30,7 @@ from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.check import DataError, explain_failure
 from dali_saliencymix.dataset import ImageFolder, load_dataset
-from dali_saliencymix.mix import saliency_mix
+from dali_saliencymix.mix import mix as mix_step
 from dali_saliencymix.mix_options import MixConfig
 from dali_saliencymix.shards import ShardSet, read_shards
 
@@ -226,19 +226,27 @@ def mix_labels(
     mix: MixConfig | None,
     switch: MixSwitch | None = None,
 ) -> tuple[DataNode, DataNode]:
-    """Graph step: SaliencyMix (mixed images, soft targets), one-hot targets, or class ids.
+    """Graph step: mixed images and soft targets, one-hot targets, or class ids.
 
-    ``mix.enabled``: SaliencyMix, switched per batch by `switch` (the mix-off epoch);
-    ``mix`` disabled: one-hot float targets of ``mix.num_classes``; ``mix=None``: the class
-    ids as scalars.
+    ``mix.enabled``: the mixing family (``dali_saliencymix.mix``: SaliencyMix, CutMix, MixUp as
+    configured), switched per batch by `switch` (the mix-off epoch); ``mix`` disabled: one-hot
+    float targets of ``mix.num_classes``, smoothed by ``mix.label_smoothing`` as timm does;
+    ``mix=None``: the class ids as scalars.
     """
     if mix is not None and mix.enabled:
         enabled = None
         if switch is not None:
             enabled = fn.external_source(source=switch, batch=True, batch_info=True)
-        return saliency_mix(images, labels, **mix.op_kwargs(), enabled=enabled)
+        return mix_step(images, labels, **mix.op_kwargs(), enabled=enabled)
     if mix is not None:
-        return images, fn.one_hot(fn.reshape(labels, shape=[]), num_classes=mix.num_classes)
+        eps, classes = mix.label_smoothing, mix.num_classes
+        one_hot = fn.one_hot(
+            fn.reshape(labels, shape=[]),
+            num_classes=classes,
+            on_value=1.0 - eps + eps / classes,
+            off_value=eps / classes,
+        )
+        return images, one_hot
     return images, fn.reshape(labels, shape=[])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,45 +75,61 @@ def outline_box(
     return picture
 
 
-def caption(picture: Image.Image, text: str) -> Image.Image:
-    """The picture with a line of text on a dark band at its bottom."""
+def caption(picture: Image.Image, text: str, *, top: bool = False) -> Image.Image:
+    """The picture with a line of text on a dark band at its bottom (or top)."""
     picture = picture.copy()
     draw = ImageDraw.Draw(picture)
     band = 14
-    draw.rectangle([0, picture.height - band, picture.width, picture.height], fill=(0, 0, 0))
-    draw.text((3, picture.height - band + 1), text, fill=(255, 255, 255))
+    y0 = 0 if top else picture.height - band
+    draw.rectangle([0, y0, picture.width, y0 + band], fill=(0, 0, 0))
+    draw.text((3, y0 + 1), text, fill=(255, 255, 255))
     return picture
+
+
+@dataclass
+class MixedBatch:
+    """One kind of mixing applied to a batch: the images, boxes, target weights and sources."""
+
+    images: Sequence[np.ndarray]
+    boxes: Sequence[Sequence[int]]
+    lams: Sequence[float]
+    sources: Sequence[int]
+
+
+def weights_text(lam: float, target: str, source: str) -> str:
+    """The two label weights of a mixed sample, e.g. ``0.62 cat + 0.38 dog``."""
+    return f"{lam:.2f} {target} + {1 - lam:.2f} {source}" if lam < 1 else f"1.00 {target}"
 
 
 def mix_sheet(
     originals: Sequence[np.ndarray],
-    mixed: Sequence[np.ndarray],
-    boxes: Sequence[Sequence[int]],
-    lams: Sequence[float],
-    sources: Sequence[int],
     labels: Sequence[int],
+    kinds: dict[str, MixedBatch],
     source_maps: Sequence[np.ndarray],
     class_names: Sequence[str],
     out: Path,
 ) -> Path:
-    """Write a PNG: per sample, the mixed image with its box, the source, its saliency heat map.
+    """Write a PNG: per sample, each kind of mixing, the source and its saliency heat map.
 
-    The captions give the two label weights (target and source class).
+    Boxes are outlined, captions give the kind and the label weights, the peak is marked. Every
+    kind pairs sample i with the same source (that of the last kind is shown).
     """
     rows = []
-    for i, image in enumerate(mixed):
-        j = int(sources[i])
-        lam = float(lams[i])
-        target, source = class_names[int(labels[i])], class_names[int(labels[j])]
-        text = f"{lam:.2f} {target} + {1 - lam:.2f} {source}" if lam < 1 else f"1.00 {target}"
+    for i in range(len(originals)):
+        row = []
+        for name, kind in kinds.items():
+            j = int(kind.sources[i])
+            text = weights_text(
+                float(kind.lams[i]), class_names[int(labels[i])], class_names[int(labels[j])]
+            )
+            row.append(
+                caption(caption(outline_box(kind.images[i], kind.boxes[i]), name, top=True), text)
+            )
+        j = int(list(kinds.values())[-1].sources[i])
         heat = mark_peak(heat_map(source_maps[j]), _peak(source_maps[j]), (0, 255, 255))
-        rows.append(
-            [
-                caption(outline_box(image, boxes[i]), text),
-                caption(Image.fromarray(as_rgb(originals[j])), f"source #{j}"),
-                caption(heat, "source saliency"),
-            ]
-        )
+        row.append(caption(Image.fromarray(as_rgb(originals[j])), f"source #{j}"))
+        row.append(caption(heat, "source saliency"))
+        rows.append(row)
     out.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(out)
     return out

@@ -5,6 +5,10 @@ Pipeline (2 threads, batch 32, the shipped photos): reader -> decode -> random r
 -> [mixing] -> flip + normalise (crop_mirror_normalize). Variants:
   none        no mixing
   ours        dali_saliencymix.saliency_mix (mode="elem")
+  mixup       dali_saliencymix.mix: MixUp only (alpha 0.8, mode "elem")
+  recipe      dali_saliencymix.mix with timm's DeiT recipe (MixUp 0.8 / CutMix 1.0, switch 0.5,
+              smoothing 0.1, mode "batch") and SaliencyMix boxes
+  recipe-rand the same recipe with timm's random boxes (box="random"): timm's Mixup in DALI
   cutmix      plain CutMix (random box centre) assembled from DALI built-ins with fn.multi_paste
   official    the official approach: OpenCV saliency per sample in fn.python_function
 Prints images per second and the ratio to "none" (Markdown table).
@@ -28,6 +32,12 @@ import dali_saliencymix
 
 PHOTO_DIR = Path(dali_saliencymix.__file__).resolve().parent / "data" / "photos"
 SIZE, CLASSES = 224, 4
+DEIT = {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "switch_prob": 0.5, "label_smoothing": 0.1}
+FAMILY = {
+    "mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 0.0, "mode": "elem"},
+    "recipe": {**DEIT, "mode": "batch", "box": "saliency"},
+    "recipe-rand": {**DEIT, "mode": "batch", "box": "random"},
+}
 
 
 def official_mix(
@@ -95,6 +105,10 @@ def training_pipeline(variant: str, batch_size: int, threads: int) -> Pipeline:
         images = fn.resize(images, size=(SIZE, SIZE))
         if variant == "ours":
             images, labels = dali_saliencymix.saliency_mix(images, labels, num_classes=CLASSES)
+        elif variant in FAMILY:
+            images, labels = dali_saliencymix.mix(
+                images, labels, num_classes=CLASSES, **FAMILY[variant]
+            )
         elif variant == "cutmix":
             images, labels = cutmix_builtins(images, labels)
         elif variant == "official":
@@ -136,7 +150,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    variants = ("none", "ours", "cutmix", "official")
+    variants = ("none", "ours", "mixup", "recipe", "recipe-rand", "cutmix", "official")
     pipes = {v: training_pipeline(v, args.batch_size, args.threads) for v in variants}
     results = dict.fromkeys(variants, 0.0)
     # Interleaved rounds, best of each, so that drifts of the machine hit every variant alike.
@@ -157,6 +171,9 @@ def main() -> None:
     names = {
         "none": "none",
         "ours": "SaliencyMix, ours (fn.saliency_mix, elem)",
+        "mixup": "MixUp, ours (mix, alpha 0.8, elem)",
+        "recipe": "timm's DeiT recipe, ours, SaliencyMix boxes (mix, batch)",
+        "recipe-rand": "timm's DeiT recipe, ours, random boxes (mix, batch)",
         "cutmix": "CutMix from DALI built-ins (multi_paste)",
         "official": "official approach (OpenCV saliency per sample, python_function)",
     }

@@ -2,9 +2,15 @@
 """ImageNet training with DALI and SaliencyMix, ready for torchrun (DDP, one pipeline per rank).
 
     torchrun --nproc_per_node=8 pipelines/train_imagenet.py /data/imagenet/train \\
-        --val-dir /data/imagenet/val --epochs 90 --batch-size 256 --lr 0.1 --amp
+        --val-dir /data/imagenet/val --epochs 90 --batch-size 256 --lr 0.1 --amp --cutmix 1.0
 
-    python pipelines/train_imagenet.py DATA_DIR --epochs 2 --batch-size 8 --arch tiny --cpu
+    python pipelines/train_imagenet.py DATA_DIR --epochs 2 --batch-size 8 --arch tiny --cpu \\
+        --cutmix 1.0
+
+The mixing flags are timm's (``--mixup 0.8 --cutmix 1.0 --mixup-switch-prob 0.5 --smoothing
+0.1`` is the DeiT recipe), with timm's defaults: no mixing unless ``--mixup`` or ``--cutmix``
+is given. ``--cutmix-box saliency`` (the default) centres CutMix boxes on the source's saliency
+peak (SaliencyMix); ``--cutmix-box random`` is timm's CutMix.
 
 Each rank reads its own shard (shard_id = rank) with its own seed (seed + rank); the last
 batch of each shard is kept partial (DALI's PARTIAL policy), so over one epoch the ranks together
@@ -118,27 +124,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-epochs", type=float, default=5.0)
     p.add_argument("--workers", type=int, default=4, help="DALI CPU threads per rank")
     p.add_argument("--crop", type=int, default=224)
-    p.add_argument(
-        "--num-classes", type=int, default=None, help="default: the number of class folders"
-    )
     p.add_argument("--seed", type=int, default=0, help="rank r uses seed + r")
     p.add_argument("--cpu", action="store_true", help="CPU only (DALI on the CPU, gloo)")
     p.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
     p.add_argument("--no-channels-last", action="store_true")
-    # SaliencyMix options. timm's train.py spells these --cutmix (alpha), --mixup-prob,
-    # --mixup-mode, --smoothing (the same) and --mixup-off-epoch.
-    p.add_argument("--mix-alpha", type=float, default=1.0)
-    p.add_argument("--mix-prob", type=float, default=1.0)
-    p.add_argument("--mix-mode", choices=["elem", "batch"], default="elem")
-    p.add_argument("--smoothing", type=float, default=0.0)
-    p.add_argument("--no-correct-lam", action="store_true")
-    p.add_argument("--no-mix", action="store_true")
-    p.add_argument(
-        "--mix-off-epoch",
-        type=int,
-        default=None,
-        help="no mixing from this epoch on (timm's --mixup-off-epoch)",
-    )
+    # Mixing: timm's train.py flags and defaults (no mixing unless --mixup or --cutmix is
+    # given), plus --cutmix-box (saliency: SaliencyMix) and --mixup-pairing.
+    MixConfig.add_arguments(p, training=True)
     p.add_argument(
         "--save",
         default=None,
@@ -222,16 +214,10 @@ def train(args: argparse.Namespace) -> dict:
             f"ranks and batch size {state['args']['batch_size']}; resume with the "
             f"same (now {world} ranks, batch size {args.batch_size})"
         )
-    mix = MixConfig(
-        num_classes=num_classes,
-        alpha=args.mix_alpha,
-        prob=args.mix_prob,
-        mode=args.mix_mode,
-        label_smoothing=args.smoothing,
-        correct_lam=not args.no_correct_lam,
-        enabled=not args.no_mix,
-        mix_off_epoch=args.mix_off_epoch,
-    )
+    try:
+        mix = MixConfig.from_args(args, num_classes)
+    except ValueError as err:
+        raise SystemExit(f"train_imagenet: {err}") from None
     pipe = train_pipeline(
         folder,
         batch_size=args.batch_size,

@@ -21,9 +21,10 @@ def test_demo_writes_preview_and_reports_throughput(tmp_path: Path, capsys) -> N
     text = " ".join(capsys.readouterr().out.split())
     assert "images/s" in text and "without mixing" in text and out.name in text
     n = scan_image_folder(PHOTO_DIR).num_files
-    # Three columns (mixed + box, source, source saliency), one row per photo, 228 px cells.
+    # Five columns (MixUp, CutMix, SaliencyMix, source, source saliency), one row per photo,
+    # 228 px cells.
     sheet = np.asarray(Image.open(out))
-    assert sheet.shape[:2] == (n * 228 + 4, 3 * 228 + 4)
+    assert sheet.shape[:2] == (n * 228 + 4, 5 * 228 + 4)
     assert sheet[4:228, 4:228].std() > 10  # a photo, not a blank cell
 
 
@@ -57,7 +58,7 @@ def test_preview_grid(tmp_path: Path) -> None:
         == 0
     )
     sheet = np.asarray(Image.open(out))
-    assert sheet.shape[:2] == (4 * 228 + 4, 3 * 228 + 4)
+    assert sheet.shape[:2] == (4 * 228 + 4, 5 * 228 + 4)
 
 
 def test_bench_prints_both_pipelines(tmp_path: Path, capsys) -> None:

@@ -84,7 +84,9 @@ def small_dataset(root: Path) -> Path:
 def test_the_readme_commands_are_found() -> None:
     commands = readme_commands(README.read_text())
     documented = {
-        "python pipelines/train_imagenet.py DATA_DIR --epochs 2 --batch-size 8 --arch tiny --cpu",
+        "python pipelines/train_imagenet.py DATA_DIR --epochs 2 --batch-size 8 --arch tiny --cpu "
+        "--cutmix 1.0",
+        "dali-saliencymix shards DATA_DIR shards/train --shard-size 4",
         "dali-saliencymix check DATA_DIR",
         "dali-saliencymix preview DATA_DIR --out grid.png",
         "bash scripts/setup.sh && .venv/bin/dali-saliencymix demo",
@@ -125,7 +127,8 @@ def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
         ran.append((command, done.stdout))
     output = {command: " ".join(out.split()) for command, out in ran}
     trainer = [out for c, out in output.items() if "train_imagenet.py" in c]
-    assert len(trainer) == 2 and all("epoch 1: loss" in out for out in trainer)
+    assert len(trainer) == 3 and all("epoch 1: loss" in out for out in trainer)
+    assert (work / "shards" / "train" / "manifest.json").is_file()
     assert (work / "grid.png").is_file() and (work / "out" / "demo.png").is_file()
     assert (data / ".dali-saliencymix-check" / "files.txt").read_text().count("\n") == 16
     assert any("checked 16 files of 2 classes" in out for out in output.values())

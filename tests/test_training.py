@@ -128,8 +128,14 @@ def test_short_training_run_reduces_the_loss(tmp_path: Path) -> None:
             "1",
             "--workers",
             "1",
-            "--mix-prob",
+            "--cutmix",
+            "1.0",
+            "--mixup-prob",
             "0.5",
+            "--mixup-mode",
+            "elem",
+            "--smoothing",
+            "0",
             "--quiet",
         ]
     )
@@ -190,11 +196,17 @@ def test_resume_gives_the_same_epoch_as_an_uninterrupted_run(tmp_path: Path) -> 
         "0.02",
         "--warmup-epochs",
         "0",
+        "--mixup",
+        "0.8",
+        "--cutmix",
+        "1.0",
+        "--mixup-mode",
+        "elem",
     ]
     full = trainer.main([*common, "--epochs", "3", "--save", str(tmp_path / "ckpt_{epoch}.pt")])
     state = torch.load(tmp_path / "ckpt_2.pt", weights_only=False)
     assert state["epoch"] == 2 and len(state["dali_checkpoints"]) == 1
-    assert state["args"]["mix_alpha"] == 1.0
+    assert (state["args"]["mixup"], state["args"]["cutmix"]) == (0.8, 1.0)
     assert state["classes"] == ["class0", "class1"]  # class names travel with the checkpoint
     resumed = trainer.main([*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt_2.pt")])
     assert resumed["loss"] == pytest.approx([full["loss"][2]], rel=1e-5)
@@ -207,6 +219,7 @@ def test_the_smoke_run_on_the_shipped_photos_shows_its_progress(capsys) -> None:
     """The README's CPU line (run verbatim by test_readme_commands), in process, no --quiet."""
     history = load_trainer().main(
         [str(PHOTO_DIR), "--epochs", "2", "--batch-size", "8", "--arch", "tiny", "--cpu"]
+        + ["--cutmix", "1.0"]
     )
     assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
     out = capsys.readouterr().out
@@ -268,6 +281,8 @@ def _trainer_rank(rank: int, world: int, data: str, port: int, out: str) -> None
             "32",
             "--workers",
             "1",
+            "--cutmix",
+            "1.0",
             "--quiet",
         ]
     )

@@ -31,6 +31,8 @@ def mix(
     label_smoothing: float = 0.1,
     box: str = "saliency",
     pairing: str = "reverse",
+    placement: str = "source_peak",
+    label_weights: str = "area",
     seed: int | None = None,
     return_info: bool = False,
     enabled: DataNode | None = None,
@@ -72,17 +74,25 @@ def mix(
             ``"random"`` (its centre drawn uniformly, timm's ``rand_bbox``).
         pairing: ``"reverse"`` (sample i with N-1-i, as timm) or ``"permutation"`` (with
             perm[i] of ``fn.batch_permutation``).
+        placement: ``"source_peak"`` (the CutMix patch goes where it was in the source, the
+            paper) or ``"target_background"`` (where it covers the least of the target's
+            saliency, on a fixed grid; docs/algorithm.md).
+        label_weights: ``"area"`` (CutMix's weights by box area) or ``"saliency"`` (by the
+            saliency each image keeps in the mixed image).
         seed: seed of the random operators (each gets ``seed + k``); by default derived from
             the pipeline's seed.
-        return_info: also return the per-sample box (int32 ``[y1, x1, y2, x2]``, empty when
-            none), the target weight lam (float32) and the source index (int32).
+        return_info: also return the per-sample box (int32 ``[y1, x1, y2, x2]`` in the source,
+            empty when none), the target weight lam (float32) and the source index (int32);
+            with ``placement="target_background"`` also the box where the patch went in the
+            target.
         enabled: optional per-sample flags (0 or 1, any integer or bool type) multiplied into
             the coin flips, e.g. a switch that turns mixing off from a given epoch.
         device: ``"cpu"`` or ``"gpu"``; by default where the images are.
         **kwargs: passed to ``fn.saliency_mix``.
 
     Returns:
-        ``(images, labels)`` or ``(images, labels, boxes, lams, sources)``.
+        ``(images, labels)``, ``(images, labels, boxes, lams, sources)``, or with
+        ``placement="target_background"`` ``(images, labels, boxes, lams, sources, dest_boxes)``.
 
     """
     options = MixConfig(
@@ -97,8 +107,16 @@ def mix(
         label_smoothing=label_smoothing,
         box=box,
         pairing=pairing,
+        placement=placement,
+        label_weights=label_weights,
     )
     load_plugin()
+    # The content-aware options are passed only when they differ from the operator's defaults.
+    content = {
+        name: getattr(options, name)
+        for name, default in (("placement", "source_peak"), ("label_weights", "area"))
+        if getattr(options, name) != default
+    }
     outputs = fn.saliency_mix(
         images,
         labels,
@@ -111,6 +129,7 @@ def mix(
         output_mix_info=return_info,
         device=device,
         **({"cutmix_minmax": list(options.cutmix_minmax)} if options.cutmix_minmax else {}),
+        **content,
         **kwargs,
     )
     return tuple(outputs)

@@ -17,6 +17,8 @@ from dataclasses import InitVar, dataclass
 MODES = ("elem", "batch", "pair")
 BOXES = ("saliency", "random")
 PAIRINGS = ("permutation", "reverse")
+PLACEMENTS = ("source_peak", "target_background")
+LABEL_WEIGHTS = ("area", "saliency")
 # Class ids and the label length travel as int32 through DALI and the C API.
 MAX_CLASSES = 2**31 - 1
 
@@ -83,6 +85,12 @@ class MixConfig:
             (SaliencyMix); ``"random"``: its place is drawn uniformly (timm's ``rand_bbox``).
         pairing: ``"permutation"``: sample i mixes with sample perm[i] of a random permutation;
             ``"reverse"``: with sample N-1-i (timm's pairing).
+        placement: where a CutMix patch goes in the target: ``"source_peak"`` (the paper: the
+            same place as in the source) or ``"target_background"`` (the place, on a fixed grid,
+            that covers the least of the target's saliency; docs/algorithm.md).
+        label_weights: CutMix's target weight: ``"area"`` (1 - box area / image area) or
+            ``"saliency"`` (the target's saliency left visible over that plus the source's
+            saliency pasted; area when both are 0).
         enabled: False gives one-hot (smoothed) targets without mixing (pipeline factory).
         mix_off_epoch: no mixing from this epoch on (epochs count from 0; 0 = never mix; None =
             always mix) (pipeline factory and trainer).
@@ -101,6 +109,8 @@ class MixConfig:
     label_smoothing: float = 0.0
     box: str = "saliency"
     pairing: str = "permutation"
+    placement: str = "source_peak"
+    label_weights: str = "area"
     enabled: bool = True
     mix_off_epoch: int | None = None
     alpha: InitVar[float | None] = None
@@ -140,6 +150,8 @@ class MixConfig:
         _choice(self, "mode", MODES)
         _choice(self, "box", BOXES)
         _choice(self, "pairing", PAIRINGS)
+        _choice(self, "placement", PLACEMENTS)
+        _choice(self, "label_weights", LABEL_WEIGHTS)
         if self.mode == "pair" and self.pairing != "reverse":
             raise ValueError(
                 "saliency_mix: mode='pair' mixes each pair of samples (i, N-1-i) both ways with "
@@ -190,6 +202,8 @@ class MixConfig:
             "label_smoothing": self.label_smoothing,
             "box": self.box,
             "pairing": self.pairing,
+            "placement": self.placement,
+            "label_weights": self.label_weights,
         }
 
     @classmethod
@@ -284,6 +298,21 @@ class MixConfig:
             help="sample i mixes with N-1-i (reverse, as timm) or with a random partner "
             "(permutation) (default: %(default)s)",
         )
+        group.add_argument(
+            "--cutmix-placement",
+            choices=PLACEMENTS,
+            default=d.placement,
+            help="paste the CutMix patch where it was (source_peak, the paper) or where it "
+            "covers the least of the target's saliency (target_background) (default: "
+            "%(default)s)",
+        )
+        group.add_argument(
+            "--label-weights",
+            choices=LABEL_WEIGHTS,
+            default=d.label_weights,
+            help="CutMix's label weights by box area (area) or by the saliency each image "
+            "keeps (saliency) (default: %(default)s)",
+        )
         if training:
             group.add_argument(
                 "--mixup-off-epoch",
@@ -314,6 +343,8 @@ class MixConfig:
             label_smoothing=args.smoothing,
             box=args.cutmix_box,
             pairing=args.mixup_pairing,
+            placement=args.cutmix_placement,
+            label_weights=args.label_weights,
             enabled=active,
             mix_off_epoch=off_epoch or None,
         )

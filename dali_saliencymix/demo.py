@@ -29,22 +29,25 @@ def to_numpy(batch: object) -> list[np.ndarray]:
 def preview_kinds(mix: MixConfig) -> dict[str, MixConfig]:
     """The kinds of mixing a preview shows: MixUp, CutMix (random box), SaliencyMix.
 
-    From one configuration (alphas, pairing, smoothing, box range); every sample is mixed, and
-    every kind pairs it with the same source.
+    From one configuration (alphas, smoothing, box range, placement, label weights); every
+    sample is mixed, and every kind pairs sample i with the same source, N-1-i (no sample is its
+    own source in an even batch).
     """
     alpha = mix.cutmix_alpha or 1.0
     common = {
         "num_classes": mix.num_classes,
         "prob": 1.0,
         "mode": "elem",
-        "pairing": mix.pairing,
+        "pairing": "reverse",
         "label_smoothing": mix.label_smoothing,
     }
     cut = {**common, "cutmix_alpha": alpha, "cutmix_minmax": mix.cutmix_minmax}
     return {
         "MixUp": MixConfig(**common, mixup_alpha=mix.mixup_alpha or alpha, cutmix_alpha=0.0),
         "CutMix": MixConfig(**cut, box="random"),
-        "SaliencyMix": MixConfig(**cut, box="saliency"),
+        "SaliencyMix": MixConfig(
+            **cut, box="saliency", placement=mix.placement, label_weights=mix.label_weights
+        ),
     }
 
 
@@ -58,7 +61,8 @@ def preview_pipeline(
 ) -> DataPipeline:
     """read_files -> decode with random crop -> resize -> each kind of ``preview_kinds``.
 
-    Outputs: images, labels, then per kind the mixed images, boxes, target weights, sources.
+    Outputs: images, labels, then per kind the mixed images, the boxes in the source and in
+    the target (the same unless ``placement="target_background"``), target weights, sources.
     """
     gpu = device_id is not None
 
@@ -69,10 +73,10 @@ def preview_pipeline(
         images = fn.resize(images, resize_x=size, resize_y=size)
         outputs = [images, labels]
         for config in preview_kinds(mix).values():
-            mixed, _, boxes, lams, sources = mix_step(
+            mixed, _, boxes, lams, sources, *dest = mix_step(
                 images, labels, **config.op_kwargs(), seed=seed, return_info=True
             )
-            outputs += [mixed, boxes, lams, sources]
+            outputs += [mixed, boxes, dest[0] if dest else boxes, lams, sources]
         return tuple(outputs)
 
     p = pipe()
@@ -109,10 +113,11 @@ def write_preview(
     images, labels = outputs[0], outputs[1]
     kinds = {
         name: MixedBatch(
-            outputs[2 + 4 * k],
-            outputs[3 + 4 * k],
-            [float(v) for v in outputs[4 + 4 * k]],
-            [int(v) for v in outputs[5 + 4 * k]],
+            images=outputs[2 + 5 * k],
+            boxes=outputs[3 + 5 * k],
+            dest_boxes=outputs[4 + 5 * k],
+            lams=[float(v) for v in outputs[5 + 5 * k]],
+            sources=[int(v) for v in outputs[6 + 5 * k]],
         )
         for k, name in enumerate(preview_kinds(mix))
     }

@@ -88,10 +88,15 @@ def caption(picture: Image.Image, text: str, *, top: bool = False) -> Image.Imag
 
 @dataclass
 class MixedBatch:
-    """One kind of mixing applied to a batch: the images, boxes, target weights and sources."""
+    """One kind of mixing applied to a batch: the images, boxes, target weights and sources.
+
+    ``boxes`` are where the patches were cut in the sources, ``dest_boxes`` where they went in
+    the targets (the same place unless the placement moved them).
+    """
 
     images: Sequence[np.ndarray]
     boxes: Sequence[Sequence[int]]
+    dest_boxes: Sequence[Sequence[int]]
     lams: Sequence[float]
     sources: Sequence[int]
 
@@ -111,8 +116,9 @@ def mix_sheet(
 ) -> Path:
     """Write a PNG: per sample, each kind of mixing, the source and its saliency heat map.
 
-    Boxes are outlined, captions give the kind and the label weights, the peak is marked. Every
-    kind pairs sample i with the same source (that of the last kind is shown).
+    Boxes are outlined where the patches went (green) and, for the last kind, where its patch
+    was cut in the source (cyan); captions give the kind and the label weights; the source's
+    saliency peak is marked. Every kind pairs sample i with the same source.
     """
     rows = []
     for i in range(len(originals)):
@@ -122,12 +128,13 @@ def mix_sheet(
             text = weights_text(
                 float(kind.lams[i]), class_names[int(labels[i])], class_names[int(labels[j])]
             )
-            row.append(
-                caption(caption(outline_box(kind.images[i], kind.boxes[i]), name, top=True), text)
-            )
-        j = int(list(kinds.values())[-1].sources[i])
+            mixed = outline_box(kind.images[i], kind.dest_boxes[i])
+            row.append(caption(caption(mixed, name, top=True), text))
+        last = list(kinds.values())[-1]
+        j = int(last.sources[i])
         heat = mark_peak(heat_map(source_maps[j]), _peak(source_maps[j]), (0, 255, 255))
-        row.append(caption(Image.fromarray(as_rgb(originals[j])), f"source #{j}"))
+        cut = outline_box(originals[j], last.boxes[i], (0, 255, 255))
+        row.append(caption(cut, f"source #{j}, its patch"))
         row.append(caption(heat, "source saliency"))
         rows.append(row)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import InitVar, dataclass
 
 MODES = ("elem", "batch", "pair")
@@ -234,7 +234,7 @@ class MixConfig:
         group = parser.add_argument_group("mixing (timm's flags)")
         group.add_argument(
             "--num-classes",
-            type=_positive_int,
+            type=int_at_least(1),
             default=None,
             help="length of the soft labels (default: the number of classes found)",
         )
@@ -350,8 +350,16 @@ class MixConfig:
         )
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= `minimum`, with a message that says so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    return parse

@@ -3,12 +3,12 @@ names them when they fail mid-epoch."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 from damaged import damaged_files, early_truncated_jpeg, good_images
 from nvidia.dali import fn, pipeline_def, types
+from test_training import load_trainer
 
 from dali_saliencymix import cli
 from dali_saliencymix.check import DataError, check_dataset, decode_failures, explain_failure
@@ -105,15 +105,6 @@ def test_check_command_prints_each_file_and_writes_the_lists(data, tmp_path, cap
     assert "--skip-bad" in text
     clean = read_file_list(out / "files.txt", root)
     assert clean.num_files == 9 and clean.classes == ["cat", "dog"]
-
-
-def load_trainer():
-    spec = importlib.util.spec_from_file_location(
-        "train_imagenet", ROOT / "pipelines" / "train_imagenet.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_trainer_skips_what_the_check_found(data) -> None:

@@ -18,6 +18,7 @@ from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 from nvidia.dali.plugin.pytorch import DALIGenericIterator
 from PIL import Image
 from rich.console import Console
+from test_training import one_file_per_class
 
 from dali_saliencymix.shards import (
     ShardError,
@@ -138,15 +139,6 @@ def test_writing_is_deterministic_and_shuffles_the_class_order(tmp_path: Path) -
     with tarfile.open(a[0]) as tar:
         labels = [int(tar.extractfile(n).read()) for n in tar.getnames() if n.endswith(".cls")]
     assert labels != sorted(labels)  # seeded: not class-sorted
-
-
-def one_file_per_class(root: Path, n: int) -> Path:
-    """n files, each in its own class: a label names its file (ids up to two digits)."""
-    photos = sorted(PHOTO_DIR.glob("*/*.jpg"))
-    for i in range(n):
-        (root / f"c{i:02d}").mkdir(parents=True)
-        shutil.copy(photos[i % len(photos)], root / f"c{i:02d}" / "img.jpg")
-    return root
 
 
 def rank_epochs(

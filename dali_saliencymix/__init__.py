@@ -27,8 +27,8 @@ HAVE_DALI = importlib.util.find_spec("nvidia") is not None and (
 # Names that need DALI, imported from their modules on first use.
 _DALI_NAMES = {
     "load_plugin": "dali_saliencymix._plugin",
-    "mix": "dali_saliencymix.mix",
-    "saliency_mix": "dali_saliencymix.mix",
+    "mix": "dali_saliencymix.mixing",
+    "saliency_mix": "dali_saliencymix.mixing",
     "fine_grained_saliency": "dali_saliencymix.saliency",
 }
 

@@ -12,7 +12,7 @@ from nvidia.dali import fn, pipeline_def
 
 from dali_saliencymix.dataset import ImageFolder, scan_image_folder
 from dali_saliencymix.kernels import saliency_map
-from dali_saliencymix.mix import mix as mix_step
+from dali_saliencymix.mixing import mix as mix_step
 from dali_saliencymix.pipeline import DataPipeline, MixConfig, decode, read_files, train_pipeline
 from dali_saliencymix.preview import MixedBatch, mix_sheet
 

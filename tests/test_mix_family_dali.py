@@ -68,3 +68,10 @@ def test_reverse_pairing_pairs_i_with_n_minus_1_minus_i() -> None:
     np.testing.assert_array_equal(sources, [5, 4, 3, 2, 1, 0])
     sources = arrays(recipe_pipeline(6, pairing="permutation").run()[4])
     assert sorted(sources.tolist()) == list(range(6))
+
+
+def test_mix_is_the_function_whatever_was_imported_first() -> None:
+    import dali_saliencymix.pipeline  # noqa: F401 - imports the mixing step's module first
+    from dali_saliencymix.mixing import mix
+
+    assert dali_saliencymix.mix is mix and callable(dali_saliencymix.saliency_mix)

@@ -59,11 +59,17 @@ class DsmMixArgs(ctypes.Structure):
         ("out_labels", ctypes.c_void_p),
         ("out_boxes", ctypes.c_void_p),
         ("out_lam", ctypes.c_void_p),
+        ("placement", ctypes.c_int32),
+        ("label_weights", ctypes.c_int32),
+        ("out_dest_boxes", ctypes.c_void_p),
     ]
 
 
 # The C API's codes of the modes (dsm_mix_args.mode).
 MODE_CODES = {"elem": 0, "batch": 1, "pair": 2}
+# ... of the CutMix placements (dsm_mix_args.placement) and label weights (.label_weights).
+PLACEMENT_CODES = {"source_peak": 0, "target_background": 1}
+LABEL_WEIGHT_CODES = {"area": 0, "saliency": 1}
 
 
 @lru_cache(maxsize=1)
@@ -146,6 +152,9 @@ def mix(
     out_labels: int,
     out_boxes: int | None,
     out_lam: int | None,
+    placement: str = "source_peak",
+    label_weights: str = "area",
+    out_dest_boxes: int | None = None,
     cuda: bool = False,
     stream: int | None = None,
 ) -> None:
@@ -155,8 +164,10 @@ def mix(
     ``shape`` is (N, H, W, C); every array argument is a pointer (an int) or None. The draws
     are host arrays: int32 ``source``, float32 ``lam``, uint8 ``apply``, uint8 ``cutmix``
     (None: all CutMix) and float32 ``box_draw`` (N x 4; None when neither ``random_box`` nor
-    ``minmax`` needs it). ``mode`` is "elem", "batch" or "pair". On CUDA, images, labels and
-    outputs are device pointers and the labels are soft labels only.
+    ``minmax`` needs it). ``mode`` is "elem", "batch" or "pair"; ``placement``
+    "source_peak" or "target_background"; ``label_weights`` "area" or "saliency";
+    ``out_dest_boxes`` (N x 4 int32, may be None) receives where each patch went in the target.
+    On CUDA, images, labels and outputs are device pointers and the labels are soft labels only.
     """
     n, h, w, c = shape
     args = DsmMixArgs(
@@ -183,6 +194,9 @@ def mix(
         out_labels=out_labels,
         out_boxes=out_boxes,
         out_lam=out_lam,
+        placement=PLACEMENT_CODES[placement],
+        label_weights=LABEL_WEIGHT_CODES[label_weights],
+        out_dest_boxes=out_dest_boxes,
     )
     if cuda:
         check(library().dsm_mix_cuda(ctypes.byref(args), stream))

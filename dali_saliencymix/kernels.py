@@ -230,7 +230,7 @@ def mix_numpy(
     *,
     draws: MixDraws,
     options: MixConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The mixing family on a numpy batch on the CPU, given the random draws (the C API).
 
     Args:
@@ -239,12 +239,14 @@ def mix_numpy(
         draws: the draws (``draw`` makes them with timm's distributions); their ``source`` is
             used as given (``options.pairing`` plays no part here).
         options: the fields ``mode``, ``box``, ``cutmix_minmax``, ``correct_lam``,
-            ``label_smoothing`` and ``num_classes`` are used.
+            ``label_smoothing``, ``num_classes``, ``placement`` and ``label_weights`` are used.
 
     Returns:
         Mixed images (N, H, W, C) uint8, soft labels (N, num_classes) float32, boxes (N, 4)
-        int32 as (y1, x1, y2, x2) (zeros for MixUp and unmixed samples), and the target weights
-        (N,) float32.
+        int32 as (y1, x1, y2, x2) in the source (zeros for MixUp and unmixed samples), the
+        target weights (N,) float32, and the destination boxes (N, 4) int32: where each patch
+        went in the target (the same as the boxes with ``placement="source_peak"``; with
+        ``"target_background"`` the chosen place, zeros when nothing is pasted).
 
     """
     if images.ndim != 4:
@@ -257,6 +259,7 @@ def mix_numpy(
     out_labels = np.empty((n, options.num_classes), np.float32)
     boxes = np.empty((n, 4), np.int32)
     out_lam = np.empty(n, np.float32)
+    dest_boxes = np.empty((n, 4), np.int32)
     if n:
         images = np.ascontiguousarray(images)
         c_api.mix(
@@ -275,8 +278,11 @@ def mix_numpy(
             out_labels=out_labels.ctypes.data,
             out_boxes=boxes.ctypes.data,
             out_lam=out_lam.ctypes.data,
+            placement=options.placement,
+            label_weights=options.label_weights,
+            out_dest_boxes=dest_boxes.ctypes.data,
         )
-    return out_images, out_labels, boxes, out_lam
+    return out_images, out_labels, boxes, out_lam, dest_boxes
 
 
 def saliency_mix_numpy(
@@ -320,4 +326,4 @@ def saliency_mix_numpy(
         # The sources are given: any pairing is accepted here (pair mode checks that they pair).
         pairing="reverse" if mode == "pair" else "permutation",
     )
-    return mix_numpy(images, labels, draws=MixDraws(source, lam, apply), options=options)
+    return mix_numpy(images, labels, draws=MixDraws(source, lam, apply), options=options)[:4]

@@ -57,13 +57,16 @@ def mix(
         draws: explicit draws (e.g. to reproduce a batch); by default drawn with timm's
             distributions for the options (``dali_saliencymix.kernels.draw``).
         seed: seed or NumPy Generator for the draws.
-        return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2), lams (N,) and sources
-            (N,).
+        return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2) in the source, lams (N,)
+            and sources (N,); with ``placement="target_background"`` also the destination
+            boxes (N, 4) int32, where each patch went in the target (zeros when none).
         **option_kwargs: ``MixConfig``'s fields, when ``options`` is not given.
 
     Returns:
-        ``(images, soft_labels)`` or ``(images, soft_labels, boxes, lams, sources)``, on the
-        device of ``images``. An empty batch (N = 0) gives empty outputs of those shapes.
+        ``(images, soft_labels)``, ``(images, soft_labels, boxes, lams, sources)``, or with
+        ``placement="target_background"`` ``(images, soft_labels, boxes, lams, sources,
+        dest_boxes)`` (as ``fn.saliency_mix``), on the device of ``images``. An empty batch
+        (N = 0) gives empty outputs of those shapes.
 
     """
     if options is None:
@@ -91,6 +94,7 @@ def mix(
     out_labels = torch.empty((n, options.num_classes), dtype=torch.float32, device=device)
     boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
     lams = torch.empty((n,), dtype=torch.float32, device=device)
+    dest_boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
     cuda = device.type == "cuda"
     if cuda:
         ids, soft = None, _soft_labels_on(labels, n, options.num_classes, device)
@@ -114,6 +118,9 @@ def mix(
                 out_labels=out_labels.data_ptr(),
                 out_boxes=boxes.data_ptr(),
                 out_lam=lams.data_ptr(),
+                placement=options.placement,
+                label_weights=options.label_weights,
+                out_dest_boxes=dest_boxes.data_ptr(),
                 cuda=cuda,
                 stream=torch.cuda.current_stream(device).cuda_stream if cuda else None,
             )
@@ -122,6 +129,8 @@ def mix(
     sources = torch.from_numpy(arrays.source.copy())
     if cuda:
         sources = sources.pin_memory().to(device, non_blocking=True)
+    if options.placement == "target_background":
+        return out_images, out_labels, boxes, lams, sources, dest_boxes
     return out_images, out_labels, boxes, lams, sources
 
 

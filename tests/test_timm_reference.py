@@ -150,7 +150,7 @@ RECIPES = {
 
 
 def run_ours(images, labels, options, draws):
-    mixed, targets, _, _ = mix_numpy(images, labels, draws=draws, options=options)
+    mixed, targets, *_ = mix_numpy(images, labels, draws=draws, options=options)
     return mixed, targets
 
 

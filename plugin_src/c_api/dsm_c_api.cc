@@ -154,6 +154,8 @@ std::string ReadMixArgs(const dsm_mix_args *a, bool device, dsm::MixConfig &conf
   if (a->num_samples < 1) return "expected at least 1 sample, got " + std::to_string(a->num_samples);
   std::string error = dsm::CheckMixOptions(a->num_classes, a->label_smoothing);
   if (error.empty()) error = dsm::CheckMixModeCode(a->mode, config.mode);
+  if (error.empty()) error = dsm::CheckPlacementCode(a->placement, config.target_background);
+  if (error.empty()) error = dsm::CheckLabelWeightsCode(a->label_weights, config.saliency_weights);
   if (!error.empty()) return error;
   if (!a->images || !a->out_images || !a->out_labels)
     return "images and outputs must not be NULL";
@@ -183,6 +185,7 @@ std::string ReadMixArgs(const dsm_mix_args *a, bool device, dsm::MixConfig &conf
     s.out_label = a->out_labels + static_cast<size_t>(i) * a->num_classes;
     s.out_box = a->out_boxes ? a->out_boxes + 4 * static_cast<size_t>(i) : nullptr;
     s.out_lam = a->out_lam ? a->out_lam + i : nullptr;
+    s.out_dest_box = a->out_dest_boxes ? a->out_dest_boxes + 4 * static_cast<size_t>(i) : nullptr;
     s.source = a->source[i];
     s.lam = a->lam[i];
     s.apply = a->apply[i] ? 1 : 0;

@@ -37,7 +37,8 @@ const char *dsm_last_error(void);
 int32_t dsm_saliency_cpu(const uint8_t *image, int32_t height, int32_t width, int32_t channels,
                          void *map, int32_t float_output, int64_t *peak_index);
 
-/** A batch of the mixing family (docs/algorithm.md, "The mixing family"): N same-size HWC
+/** A batch of the mixing family (docs/algorithm.md, "The mixing family" and "Content-aware
+ *  placement and label weights"): N same-size HWC
  *  uint8 images (contiguous, N*H*W*C), their labels, the random draws and the options, and the
  *  outputs. Sample i is the target; sample source[i] its partner (source). */
 typedef struct dsm_mix_args {
@@ -65,6 +66,14 @@ typedef struct dsm_mix_args {
   float *out_labels;         /**< N*num_classes */
   int32_t *out_boxes;        /**< N*4 (y1, x1, y2, x2), or NULL */
   float *out_lam;            /**< N, or NULL */
+  int32_t placement;         /**< CutMix patch: 0 source_peak (where it was in the source), 1
+                                  target_background (the grid position covering the least target
+                                  saliency; docs/algorithm.md) */
+  int32_t label_weights;     /**< CutMix weights: 0 area, 1 saliency (by the saliency each image
+                                  keeps) */
+  int32_t *out_dest_boxes;   /**< N*4 (y1, x1, y2, x2) where the patch went in the target (the
+                                  same as out_boxes with source_peak; zeros for no patch), or
+                                  NULL */
 } dsm_mix_args;
 
 /** Mixes a host batch (every pointer a host pointer). Outputs must not overlap the inputs. */

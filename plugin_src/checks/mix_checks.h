@@ -52,6 +52,44 @@ inline std::string CheckMixBox(std::string_view box, bool &random_box) {
   return {};
 }
 
+/// `placement` is "source_peak" (the box goes where it was in the source, the paper) or
+/// "target_background" (where it covers the least of the target's saliency); sets
+/// target_background.
+inline std::string CheckMixPlacement(std::string_view placement, bool &target_background) {
+  if (placement != "source_peak" && placement != "target_background")
+    return "placement must be \"source_peak\" or \"target_background\", got \"" +
+           std::string(placement) + "\"";
+  target_background = placement == "target_background";
+  return {};
+}
+
+/// `label_weights` is "area" (CutMix's weight by box area) or "saliency" (by the saliency each
+/// image keeps); sets saliency_weights.
+inline std::string CheckMixLabelWeights(std::string_view label_weights, bool &saliency_weights) {
+  if (label_weights != "area" && label_weights != "saliency")
+    return "label_weights must be \"area\" or \"saliency\", got \"" +
+           std::string(label_weights) + "\"";
+  saliency_weights = label_weights == "saliency";
+  return {};
+}
+
+/// The placement as the C API gives it: 0 source_peak, 1 target_background.
+inline std::string CheckPlacementCode(int64_t code, bool &target_background) {
+  if (code != 0 && code != 1)
+    return "placement must be 0 (source_peak) or 1 (target_background), got " +
+           std::to_string(code);
+  target_background = code == 1;
+  return {};
+}
+
+/// The label weights as the C API gives them: 0 area, 1 saliency.
+inline std::string CheckLabelWeightsCode(int64_t code, bool &saliency_weights) {
+  if (code != 0 && code != 1)
+    return "label_weights must be 0 (area) or 1 (saliency), got " + std::to_string(code);
+  saliency_weights = code == 1;
+  return {};
+}
+
 /// timm's cutmix_minmax: (min, max) with 0 < min < max <= 1.
 inline std::string CheckCutmixMinmax(double low, double high) {
   if (!(low > 0.0 && low < high && high <= 1.0))

@@ -33,6 +33,10 @@ samples both ways, ``source[source[i]] == i``, as the reverse pairing does). The
 always ``source[i]``. A saliency box is centred on the peak of ``source[i]`` (elem, pair) or of
 ``source[0]`` (batch, the official SaliencyMix code).
 
+Content-aware options of CutMix (``placement``, ``label_weights``): the patch can go where it
+covers the least of the target's saliency, and the weights can follow the saliency each image
+keeps (docs/algorithm.md, "Content-aware placement and label weights").
+
 Place it after cropping/resizing (all images of the batch must have one size) and before
 normalisation.)code")
     .NumInput(2)
@@ -45,7 +49,8 @@ normalisation.)code")
     .InputLayout(0, {"HWC", "HW"})
     .InputDevice(1, dali::InputDevice::CPU)
     .AdditionalOutputsFn([](const OpSpec &spec) {
-      return spec.GetArgument<bool>("output_mix_info") ? 3 : 0;
+      if (!spec.GetArgument<bool>("output_mix_info")) return 0;
+      return spec.GetArgument<std::string>("placement") == "target_background" ? 4 : 3;
     })
     .AddArg("num_classes", "Number of classes: the length of the output soft labels.",
             DALI_INT32)
@@ -79,13 +84,29 @@ normalisation.)code")
                     "shortest decimal that gives its float32 (0.7, not 0.699999988), in double, "
                     "as timm computes with the Python float. Empty (default): sides from lam.",
                     std::vector<float>{})
+    .AddOptionalArg("placement", "Where a CutMix patch goes in the target: "
+                    "``\"source_peak\"`` (default, the paper: where it was in the source) or "
+                    "``\"target_background\"`` (the box taken from the source as usual, pasted at "
+                    "the position of a grid of stride 8 pixels that covers the least of the "
+                    "target's fine-grained saliency, the first in row-major order among equals; "
+                    "the two boxes then differ, and with output_mix_info a sixth output gives the "
+                    "destination). MixUp is unaffected. See docs/algorithm.md, \"Content-aware "
+                    "placement and label weights\".", "source_peak")
+    .AddOptionalArg("label_weights", "CutMix's target weight: ``\"area\"`` (default: 1 - box "
+                    "area / image area with correct_lam, else the sampled lam) or "
+                    "``\"saliency\"`` (the target's saliency mass left visible over that plus "
+                    "the source's saliency mass pasted, exact integer masses of the uint8 maps; "
+                    "the area weight when both are 0). MixUp keeps its sampled lam.", "area")
     .AddOptionalArg("label_smoothing", "timm's label smoothing epsilon, in [0, 1).", 0.0f)
     .AddOptionalArg("correct_lam", "For CutMix, use lam = 1 - box area / image area after "
                     "clipping the box to the image (else the sampled lam; always corrected with "
                     "cutmix_minmax).", true)
     .AddOptionalArg("output_mix_info", "Also return, per sample, the box (int32 [y1, x1, y2, x2], "
                     "zeros for MixUp and unmixed samples), the target weight lam (float32 "
-                    "scalar) and the source index (int32 scalar).", false);
+                    "scalar) and the source index (int32 scalar); with "
+                    "placement=\"target_background\" also the destination box in the target "
+                    "(int32 [y1, x1, y2, x2], zeros when nothing is pasted). ``boxes`` is always "
+                    "the box in the source.", false);
 
 namespace {
 constexpr const char *kOpName = "fn.saliency_mix";
@@ -228,6 +249,11 @@ SaliencyMixArgs::SaliencyMixArgs(const OpSpec &spec)
       output_info_(spec.GetArgument<bool>("output_mix_info")) {
   std::string error = dsm::CheckMixMode(spec.GetArgument<std::string>("mode"), mode_);
   if (error.empty()) error = dsm::CheckMixBox(spec.GetArgument<std::string>("box"), random_box_);
+  if (error.empty())
+    error = dsm::CheckMixPlacement(spec.GetArgument<std::string>("placement"), target_background_);
+  if (error.empty())
+    error = dsm::CheckMixLabelWeights(spec.GetArgument<std::string>("label_weights"),
+                                      saliency_weights_);
   if (error.empty()) error = dsm::CheckMixOptions(num_classes_, label_smoothing_);
   if (error.empty()) {
     const std::vector<float> minmax = spec.GetRepeatedArgument<float>("cutmix_minmax");
@@ -257,13 +283,14 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
   DALI_ENFORCE(ndim == 2 || ndim == 3,
                make_string(kOpName, ": input 0 (images) must be HWC or HW, got ", ndim,
                            " dimensions."));
-  output_desc.resize(output_info_ ? 5 : 2);
+  output_desc.resize(num_outputs());
   output_desc[0] = {image_shape, DALI_UINT8};
   output_desc[1] = {uniform_list_shape(n, TensorShape<>(num_classes_)), DALI_FLOAT};
   if (output_info_) {
     output_desc[2] = {uniform_list_shape(n, TensorShape<>(4)), DALI_INT32};
     output_desc[3] = {uniform_list_shape(n, TensorShape<>()), DALI_FLOAT};
     output_desc[4] = {uniform_list_shape(n, TensorShape<>()), DALI_INT32};
+    if (target_background_) output_desc[5] = {uniform_list_shape(n, TensorShape<>(4)), DALI_INT32};
   }
   batch.config.num_samples = n;
   batch.samples.clear();
@@ -292,6 +319,8 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
   config.has_minmax = has_minmax_;
   config.minmax[0] = minmax_[0];
   config.minmax[1] = minmax_[1];
+  config.target_background = target_background_;
+  config.saliency_weights = saliency_weights_;
   batch.samples.assign(n, dsm::MixSample{});
 
   // Labels: float soft vectors of num_classes values, or one integer class id per sample.
@@ -380,6 +409,8 @@ void SaliencyMix<CPUBackend>::RunImpl(Workspace &ws) {
       s.out_box = ws.Output<CPUBackend>(2).mutable_tensor<int32_t>(i);
       s.out_lam = ws.Output<CPUBackend>(3).mutable_tensor<float>(i);
       s.out_source = ws.Output<CPUBackend>(4).mutable_tensor<int32_t>(i);
+      if (args_.num_outputs() == 6)
+        s.out_dest_box = ws.Output<CPUBackend>(5).mutable_tensor<int32_t>(i);
     }
   }
   auto &pool = ws.GetThreadPool();

@@ -55,6 +55,8 @@ void SaliencyMix<GPUBackend>::RunImpl(Workspace &ws) {
       s.out_box = ws.Output<GPUBackend>(2).mutable_tensor<int32_t>(i);
       s.out_lam = ws.Output<GPUBackend>(3).mutable_tensor<float>(i);
       s.out_source = ws.Output<GPUBackend>(4).mutable_tensor<int32_t>(i);
+      if (args_.num_outputs() == 6)
+        s.out_dest_box = ws.Output<GPUBackend>(5).mutable_tensor<int32_t>(i);
     }
   }
   const dsm::MixPlanCuda plan = dsm::PlanSaliencyMixCuda(batch_.config, samples.data());

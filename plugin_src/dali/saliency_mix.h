@@ -33,6 +33,9 @@ class SaliencyMixArgs {
              DALIDataType image_type, const TensorList<CPUBackend> &labels, const OpSpec &spec,
              const Workspace &ws, SaliencyMixBatch &batch) const;
   bool output_info() const { return output_info_; }
+  /// The number of outputs: images and labels, with output_mix_info boxes, lams and sources,
+  /// and with placement "target_background" the destination boxes.
+  int num_outputs() const { return output_info_ ? (target_background_ ? 6 : 5) : 2; }
   int num_classes() const { return num_classes_; }
 
  private:
@@ -40,6 +43,8 @@ class SaliencyMixArgs {
   dsm::MixMode mode_ = dsm::MixMode::kElem;
   bool random_box_ = false;
   bool has_minmax_ = false;
+  bool target_background_ = false;
+  bool saliency_weights_ = false;
   double minmax_[2] = {0.0, 0.0};
   float label_smoothing_;
   bool correct_lam_;

@@ -1,7 +1,7 @@
 // A batch of the mixing family (MixUp, CutMix with a random or saliency-centred box) as the CPU
 // and CUDA paths both see it: the samples, the options, the random draws, and the rules that say
 // which draw and which saliency peak govern each sample (docs/algorithm.md, "The mixing
-// family"). Host code only; no CUDA.
+// family", and "Content-aware placement and label weights"). Host code only; no CUDA.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,8 @@ struct MixSample {
   uint8_t *out_image = nullptr;       ///< mixed image, same size; must not overlap any input
   const float *soft_label = nullptr;  ///< [num_classes] soft vector, or null: use label_id
   float *out_label = nullptr;         ///< [num_classes] mixed soft label
-  int32_t *out_box = nullptr;         ///< optional [4]: y1, x1, y2, x2
+  int32_t *out_box = nullptr;         ///< optional [4]: y1, x1, y2, x2 (the box in the source)
+  int32_t *out_dest_box = nullptr;    ///< optional [4]: where the box went in the target
   float *out_lam = nullptr;           ///< optional: the target weight
   int32_t *out_source = nullptr;      ///< optional: the source index
   int32_t label_id = 0;               ///< class id, when soft_label is null
@@ -41,9 +42,13 @@ struct MixConfig {
   bool random_box = false;         ///< CutMix box placed by box_draw (timm), else on the peak
   bool has_minmax = false;         ///< CutMix box sides drawn from minmax (timm's cutmix_minmax)
   double minmax[2] = {0.0, 0.0};   ///< (min, max), 0 < min < max <= 1, when has_minmax
+  bool target_background = false;  ///< placement "target_background" (else "source_peak")
+  bool saliency_weights = false;   ///< label_weights "saliency" (else "area")
 
   /// Whether the box draws of the samples are read (random box or minmax box sizes).
   bool UsesBoxDraws() const { return random_box || has_minmax; }
+  /// Whether a CutMix event reads saliency masses (placement or weights by content).
+  bool ContentAware() const { return target_background || saliency_weights; }
 
   /// The per-batch constants of the per-sample decision (mix_math.h).
   MixRule Rule() const {
@@ -99,12 +104,26 @@ inline bool NeedsPeak(const MixConfig &config, const MixDraw &governing) {
   return governing.apply && governing.cutmix && !config.random_box;
 }
 
-/// What a batch needs decided before any pixel is read: the draws of every sample, and the
-/// images whose saliency peak some applied CutMix with a saliency box uses (each once,
-/// ascending).
+/// Whether sample i's decision reads the saliency masses of its target (image i): an applied
+/// CutMix with placement "target_background" or label weights "saliency".
+inline bool NeedsTargetMap(const MixConfig &config, const MixDraw &governing) {
+  return governing.apply && governing.cutmix && config.ContentAware();
+}
+
+/// Whether sample i's decision reads the saliency mass of its source (image source[i]): an
+/// applied CutMix with label weights "saliency".
+inline bool NeedsSourceMap(const MixConfig &config, const MixDraw &governing) {
+  return governing.apply && governing.cutmix && config.saliency_weights;
+}
+
+/// What a batch needs decided before any pixel is read: the draws of every sample, the images
+/// whose saliency peak some applied CutMix with a saliency box uses, and the images whose
+/// saliency map (its masses) some applied content-aware CutMix reads (each once, ascending).
 struct MixPlan {
   std::vector<MixDraw> draws;
   std::vector<int> peak_images;
+  std::vector<int> map_images;  ///< images whose map masses are read
+  std::vector<int> map_slot;    ///< per image: its index in map_images, or -1
 };
 
 inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
@@ -119,12 +138,21 @@ inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
     d.cutmix = samples[i].cutmix != 0;
     for (int k = 0; k < 4; ++k) d.box_draw[k] = samples[i].box_draw[k];
   }
-  std::vector<uint8_t> needed(n, 0);
-  for (int i = 0; i < n; ++i)
-    if (NeedsPeak(config, GoverningDraw(plan.draws.data(), i, config.mode)))
-      needed[PeakImage(plan.draws.data(), i, config.mode)] = 1;
-  for (int j = 0; j < n; ++j)
+  std::vector<uint8_t> needed(n, 0), mapped(n, 0);
+  for (int i = 0; i < n; ++i) {
+    const MixDraw governing = GoverningDraw(plan.draws.data(), i, config.mode);
+    if (NeedsPeak(config, governing)) needed[PeakImage(plan.draws.data(), i, config.mode)] = 1;
+    if (NeedsTargetMap(config, governing)) mapped[i] = 1;
+    if (NeedsSourceMap(config, governing)) mapped[governing.source] = 1;
+  }
+  plan.map_slot.assign(n, -1);
+  for (int j = 0; j < n; ++j) {
     if (needed[j]) plan.peak_images.push_back(j);
+    if (mapped[j]) {
+      plan.map_slot[j] = static_cast<int>(plan.map_images.size());
+      plan.map_images.push_back(j);
+    }
+  }
   return plan;
 }
 

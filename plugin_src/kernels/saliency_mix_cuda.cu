@@ -1,8 +1,10 @@
-// The mixing family on CUDA: peaks (the saliency kernels) -> decide (box, lam, kind) -> paste or
-// blend -> labels.
+// The mixing family on CUDA: saliency (peaks, and the maps that content-aware CutMix reads) ->
+// int64 integral images of those maps -> decide (box, lam, kind) -> place and weigh by content
+// -> paste or blend -> labels.
 #include "saliency_mix_cuda.h"
 
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 #include "cuda_try.h"
@@ -15,6 +17,12 @@ namespace {
 constexpr size_t kAlign = 256;
 size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
+/// Bytes of one int64 integral image of an H x W map ((H + 1) x (W + 1)), aligned.
+size_t IntegralBytes(const MixConfig &c) {
+  return AlignUp((static_cast<size_t>(c.height) + 1) * (static_cast<size_t>(c.width) + 1) *
+                 sizeof(int64_t));
+}
+
 /// Device view of one sample, filled on the host except for the decision.
 struct MixDesc {
   MixSample io;
@@ -23,10 +31,30 @@ struct MixDesc {
   int32_t source_label_id;
   MixDraw governing;    // GoverningDraw: the lam, flip, switch and box draws of sample i
   const int32_t *peak;  // (y, x) of the image a saliency box is centred on (PeakImage), or null
+  const int64_t *target_integral;  // integral image of the target's map (content-aware), or null
+  const int64_t *source_integral;  // integral image of the source's map (saliency weights), or null
   MixDecision decision; // decided on the device
 };
 
-__global__ void DecideKernel(MixDesc *descs, int n, MixRule rule) {
+__device__ void WriteOutputs(const MixDesc &d, const MixDecision &m) {
+  if (d.io.out_box) {
+    d.io.out_box[0] = m.box.y1;
+    d.io.out_box[1] = m.box.x1;
+    d.io.out_box[2] = m.box.y2;
+    d.io.out_box[3] = m.box.x2;
+  }
+  if (d.io.out_dest_box) {
+    d.io.out_dest_box[0] = m.dest.y1;
+    d.io.out_dest_box[1] = m.dest.x1;
+    d.io.out_dest_box[2] = m.dest.y2;
+    d.io.out_dest_box[3] = m.dest.x2;
+  }
+  if (d.io.out_lam) *d.io.out_lam = m.lam;
+  if (d.io.out_source) *d.io.out_source = d.io.source;
+}
+
+/// The decision of each sample; its outputs too unless ContentKernel still changes it.
+__global__ void DecideKernel(MixDesc *descs, int n, MixRule rule, bool write_outputs) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
   MixDesc &d = descs[i];
@@ -34,41 +62,150 @@ __global__ void DecideKernel(MixDesc *descs, int n, MixRule rule) {
   const MixDraw &g = d.governing;
   const MixDecision m = DecideMix(rule, g.lam, g.apply, g.cutmix, g.box_draw, py, px);
   d.decision = m;
-  if (d.io.out_box) {
-    d.io.out_box[0] = m.box.y1;
-    d.io.out_box[1] = m.box.x1;
-    d.io.out_box[2] = m.box.y2;
-    d.io.out_box[3] = m.box.x2;
-  }
-  if (d.io.out_lam) *d.io.out_lam = m.lam;
-  if (d.io.out_source) *d.io.out_source = d.io.source;
+  if (write_outputs) WriteOutputs(d, m);
 }
 
-/// The pixels of sample blockIdx.y: the target, with the box from the source (CutMix) or
-/// blended with the source (MixUp). Rows are grid-strided over blockIdx.x, the bytes of a row
-/// over the threads: no division per byte.
+/// Row prefix sums of the maps (blockIdx.y: the map), one warp per row:
+/// integral[y + 1][x + 1] = map[y][0] + ... + map[y][x], integral[y + 1][0] = 0. A row sums to
+/// at most 255 * 65,793 < 2^32: exact in uint32.
+__global__ void IntegralRowKernel(const uint8_t *maps, size_t map_pitch, int64_t *integrals,
+                                  size_t integral_pitch, int height, int width) {
+  const uint8_t *map = maps + blockIdx.y * map_pitch;
+  int64_t *integral = integrals + blockIdx.y * integral_pitch;
+  const int64_t stride = static_cast<int64_t>(width) + 1;
+  const int lane = threadIdx.x & 31;
+  const int warps_per_block = blockDim.x / 32;
+  for (int y = blockIdx.x * warps_per_block + threadIdx.x / 32; y < height;
+       y += gridDim.x * warps_per_block) {
+    const uint8_t *m = map + static_cast<int64_t>(y) * width;
+    int64_t *out = integral + (static_cast<int64_t>(y) + 1) * stride;
+    if (lane == 0) out[0] = 0;
+    uint32_t carry = 0;
+    for (int x0 = 0; x0 < width; x0 += 32) {
+      const int x = x0 + lane;
+      uint32_t v = x < width ? m[x] : 0u;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const uint32_t t = __shfl_up_sync(0xFFFFFFFFu, v, o);
+        if (lane >= o) v += t;
+      }
+      v += carry;
+      if (x < width) out[x + 1] = static_cast<int64_t>(v);
+      carry = __shfl_sync(0xFFFFFFFFu, v, 31);
+    }
+  }
+}
+
+/// Column accumulation of the row prefix sums (blockIdx.y: the map), a thread per column, top to
+/// bottom, in int64 (exact): integral[0][x] = 0, integral[y + 1][x] += integral[y][x].
+__global__ void IntegralColumnKernel(int64_t *integrals, size_t integral_pitch, int height,
+                                     int width) {
+  int64_t *integral = integrals + blockIdx.y * integral_pitch;
+  const int64_t stride = static_cast<int64_t>(width) + 1;
+  for (int64_t x = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; x < stride;
+       x += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t acc = 0;
+    integral[x] = 0;
+    int64_t *p = integral + x;
+    for (int y = 1; y <= height; ++y) {
+      p += stride;
+      acc += *p;
+      *p = acc;
+    }
+  }
+}
+
+constexpr int kContentThreads = 256;
+
+/// Placement and weight by content of sample blockIdx.x (docs/algorithm.md, "Content-aware
+/// placement and label weights"), then its outputs. With target_background the block searches
+/// the grid of destinations: each thread its candidates k (ascending, a strict < keeps its
+/// first minimum), then a block reduction of (cost, k) that keeps the smallest cost and, among
+/// equal costs, the smallest k: the first minimum in row-major order, as the CPU's loop.
+__global__ void ContentKernel(MixDesc *descs, int height, int width, bool target_background,
+                              bool saliency_weights) {
+  MixDesc &d = descs[blockIdx.x];
+  MixDecision m = d.decision;
+  __syncthreads();  // every thread has read the decision before thread 0 rewrites it
+  const bool pasted = m.kind == MixKind::kCutMix && m.box.Area() > 0;
+  if (pasted && target_background) {  // uniform over the block
+    __shared__ int64_t cost_of[kContentThreads];
+    __shared__ int64_t index_of[kContentThreads];
+    const int h = m.box.y2 - m.box.y1, w = m.box.x2 - m.box.x1;
+    const int64_t count_x = PlacementCount(width, w);
+    const int64_t count = PlacementCount(height, h) * count_x;
+    int64_t best_cost = INT64_MAX, best_k = INT64_MAX;
+    for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+      Box candidate;
+      const int64_t cost =
+          PlacementCost(d.target_integral, height, width, h, w, count_x, k, candidate);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best_k = k;
+      }
+    }
+    cost_of[threadIdx.x] = best_cost;
+    index_of[threadIdx.x] = best_k;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half >>= 1) {
+      if (threadIdx.x < half) {
+        const int64_t c = cost_of[threadIdx.x + half], k = index_of[threadIdx.x + half];
+        if (c < cost_of[threadIdx.x] || (c == cost_of[threadIdx.x] && k < index_of[threadIdx.x])) {
+          cost_of[threadIdx.x] = c;
+          index_of[threadIdx.x] = k;
+        }
+      }
+      __syncthreads();
+    }
+    if (threadIdx.x == 0)
+      PlacementCost(d.target_integral, height, width, h, w, count_x, index_of[0], m.dest);
+  }
+  if (threadIdx.x != 0) return;
+  if (m.kind == MixKind::kCutMix) {
+    if (!pasted) {  // nothing is pasted
+      if (target_background) m.dest = Box{};
+      if (saliency_weights) m.lam = SaliencyLambda(0, 0, 0, m.box, height, width);
+    } else if (saliency_weights) {
+      const int64_t target_total = BoxSum(d.target_integral, width, 0, 0, height, width);
+      const int64_t target_covered =
+          BoxSum(d.target_integral, width, m.dest.y1, m.dest.x1, m.dest.y2, m.dest.x2);
+      const int64_t source_in =
+          BoxSum(d.source_integral, width, m.box.y1, m.box.x1, m.box.y2, m.box.x2);
+      m.lam = SaliencyLambda(target_total, target_covered, source_in, m.box, height, width);
+    }
+  }
+  d.decision = m;
+  WriteOutputs(d, m);
+}
+
+/// The pixels of sample blockIdx.y: the target, with the source's box pasted at the destination
+/// (CutMix) or blended with the source (MixUp). Rows are grid-strided over blockIdx.x, the bytes
+/// of a row over the threads: no division per byte.
 __global__ void PixelKernel(const MixDesc *descs, int height, int row_bytes, int channels) {
   const MixDesc &d = descs[blockIdx.y];
   const MixKind kind = d.decision.kind;
-  const Box box = d.decision.box;
+  const Box box = d.decision.box, dest = d.decision.dest;
   const float lam = d.decision.lam;
   const float rest = __fsub_rn(1.0f, lam);
   const uint8_t *target = d.io.image;
   const uint8_t *source = d.source_image;
   uint8_t *out = d.io.out_image;
-  const int box_lo = box.x1 * channels, box_hi = box.x2 * channels;
+  const int dest_lo = dest.x1 * channels, dest_hi = dest.x2 * channels;
+  const int shift = (box.x1 - dest.x1) * channels;  // source byte = destination byte + shift
   for (int y = blockIdx.x; y < height; y += gridDim.x) {
     const size_t row = static_cast<size_t>(y) * row_bytes;
     const uint8_t *t = target + row;
-    const uint8_t *s = source + row;
     uint8_t *o = out + row;
     if (kind == MixKind::kMixUp) {
+      const uint8_t *s = source + row;
       for (int b = threadIdx.x; b < row_bytes; b += blockDim.x)
         o[b] = BlendPixel(t[b], s[b], lam, rest);
-    } else {
-      const bool box_row = kind == MixKind::kCutMix && y >= box.y1 && y < box.y2;
+    } else if (kind == MixKind::kCutMix && y >= dest.y1 && y < dest.y2) {
+      const uint8_t *s = source + static_cast<size_t>(y - dest.y1 + box.y1) * row_bytes;
       for (int b = threadIdx.x; b < row_bytes; b += blockDim.x)
-        o[b] = box_row && b >= box_lo && b < box_hi ? s[b] : t[b];
+        o[b] = b >= dest_lo && b < dest_hi ? s[b + shift] : t[b];
+    } else {
+      for (int b = threadIdx.x; b < row_bytes; b += blockDim.x) o[b] = t[b];
     }
   }
 }
@@ -92,19 +229,25 @@ MixPlanCuda PlanSaliencyMixCuda(const MixConfig &c, const MixSample *samples) {
   l.config = c;
   l.mix = PlanMix(c, samples);
   const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
-  const size_t num_peaks = l.mix.peak_images.size();
+  // The maps whose masses are read first (slot k = map_slot), then the other peak images.
+  l.saliency_images = l.mix.map_images;
+  for (const int j : l.mix.peak_images)
+    if (l.mix.map_slot[j] < 0) l.saliency_images.push_back(j);
+  const size_t num_maps = l.saliency_images.size();
   const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  std::vector<SaliencySample> peak_samples(num_peaks);
-  for (auto &s : peak_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
+  std::vector<SaliencySample> saliency_samples(num_maps);
+  for (auto &s : saliency_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
+  const size_t saliency_bytes =
+      SaliencyCudaScratchBytes(saliency_samples.data(), static_cast<int>(num_maps));
+  const size_t integral_bytes = IntegralBytes(c) * l.mix.map_images.size();
   l.descs = 0;
   l.peaks = AlignUp(sizeof(MixDesc) * n);
   l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * n);
-  l.saliency = l.maps + AlignUp(pixels) * num_peaks;
-  l.scratch_bytes =
-      l.saliency + SaliencyCudaScratchBytes(peak_samples.data(), static_cast<int>(num_peaks));
+  l.saliency = l.maps + AlignUp(pixels) * num_maps;
+  l.scratch_bytes = l.saliency + std::max(saliency_bytes, integral_bytes);
   l.staging_descs = 0;
   l.staging_saliency = AlignUp(sizeof(MixDesc) * n);
-  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(static_cast<int>(num_peaks));
+  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(static_cast<int>(num_maps));
   return l;
 }
 
@@ -121,24 +264,51 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   auto *peaks = reinterpret_cast<int32_t *>(base + l.peaks);
   auto *host = static_cast<uint8_t *>(staging);
   auto *host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
-  const std::vector<int> &peak_images = l.mix.peak_images;
   const MixDraw *draws = l.mix.draws.data();
+  const std::vector<int> &map_slot = l.mix.map_slot;
+  constexpr int kMaxGridY = 65535;
 
-  // 1. Saliency peaks of the images that the applied saliency boxes are centred on.
+  // 1. Saliency maps and peaks of the images that applied saliency boxes are centred on or
+  //    whose masses content-aware CutMix reads.
   const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  std::vector<SaliencySample> peak_samples(peak_images.size());
-  for (size_t k = 0; k < peak_images.size(); ++k) {
-    const int j = peak_images[k];
-    peak_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
-                       peaks + 2 * static_cast<size_t>(j), c.height, c.width, c.channels};
+  const size_t num_maps = l.saliency_images.size();
+  std::vector<SaliencySample> saliency_samples(num_maps);
+  for (size_t k = 0; k < num_maps; ++k) {
+    const int j = l.saliency_images[k];
+    saliency_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
+                           peaks + 2 * static_cast<size_t>(j), c.height, c.width, c.channels};
   }
-  if (!peak_samples.empty()) {
-    DSM_CUDA_TRY(SaliencyCuda(peak_samples.data(), static_cast<int>(peak_samples.size()), false,
+  if (num_maps > 0) {
+    DSM_CUDA_TRY(SaliencyCuda(saliency_samples.data(), static_cast<int>(num_maps), false,
                               base + l.saliency, l.scratch_bytes - l.saliency,
                               host + l.staging_saliency, stream));
   }
 
-  // 2. Per-sample descriptors: the governing draw, the source, the peak (the CPU path's rules).
+  // 2. The int64 integral images of the maps whose masses are read (slots 0 .. count - 1), in
+  //    the saliency kernels' scratch, which the stream has finished with.
+  auto *integrals = reinterpret_cast<int64_t *>(base + l.saliency);
+  const size_t integral_pitch = IntegralBytes(c) / sizeof(int64_t);
+  const int num_integrals = static_cast<int>(l.mix.map_images.size());
+  for (int first = 0; first < num_integrals; first += kMaxGridY) {
+    const int count = std::min(kMaxGridY, num_integrals - first);
+    const unsigned row_blocks = static_cast<unsigned>(std::clamp((c.height + 7) / 8, 1, 512));
+    IntegralRowKernel<<<dim3(row_blocks, count), 256, 0, stream>>>(
+        base + l.maps + AlignUp(pixels) * first, AlignUp(pixels),
+        integrals + integral_pitch * first, integral_pitch, c.height, c.width);
+    DSM_CUDA_TRY(cudaGetLastError());
+    const unsigned column_blocks =
+        static_cast<unsigned>(std::clamp((c.width + 1 + 255) / 256, 1, 512));
+    IntegralColumnKernel<<<dim3(column_blocks, count), 256, 0, stream>>>(
+        integrals + integral_pitch * first, integral_pitch, c.height, c.width);
+    DSM_CUDA_TRY(cudaGetLastError());
+  }
+  auto integral_of = [&](int image) -> const int64_t * {
+    const int slot = map_slot[image];
+    return slot < 0 ? nullptr : integrals + integral_pitch * static_cast<size_t>(slot);
+  };
+
+  // 3. Per-sample descriptors: the governing draw, the source, the peak, the integral images
+  //    (the CPU path's rules).
   for (int i = 0; i < n; ++i) {
     const MixDraw draw = GoverningDraw(draws, i, c.mode);
     const MixSample &source = samples[draw.source];
@@ -150,18 +320,25 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     d.governing = draw;
     const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.mode));
     d.peak = NeedsPeak(c, draw) ? peaks + 2 * peak_image : nullptr;
+    d.target_integral = NeedsTargetMap(c, draw) ? integral_of(i) : nullptr;
+    d.source_integral = NeedsSourceMap(c, draw) ? integral_of(draw.source) : nullptr;
     host_descs[i] = d;
   }
   DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(MixDesc) * n, cudaMemcpyHostToDevice,
                                stream));
 
-  // 3. Decisions, then the pixels and the labels.
-  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.Rule());
+  // 4. Decisions (placed and weighed by content when asked), then the pixels and the labels.
+  const bool content = c.ContentAware();
+  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.Rule(), !content);
   DSM_CUDA_TRY(cudaGetLastError());
+  if (content) {
+    ContentKernel<<<static_cast<unsigned>(n), kContentThreads, 0, stream>>>(
+        descs, c.height, c.width, c.target_background, c.saliency_weights);
+    DSM_CUDA_TRY(cudaGetLastError());
+  }
   const int row_bytes = c.width * c.channels;  // <= 65,793 * 3
   const unsigned row_blocks = static_cast<unsigned>(std::min(c.height, 4096));
   const unsigned row_threads = row_bytes >= 512 ? 256 : (row_bytes >= 128 ? 128 : 32);
-  constexpr int kMaxGridY = 65535;
   for (int first = 0; first < n; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, n - first);
     PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.height,

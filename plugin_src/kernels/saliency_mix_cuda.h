@@ -1,13 +1,15 @@
 // The mixing family on an NVIDIA GPU (MixUp, CutMix with a random or saliency box): saliency
 // peaks, decisions, paste or blend, and soft labels for a batch, stream-ordered, identical to the
 // CPU path (saliency_mix_cpu.h): the same plan (PlanMix), the same governing-draw and peak-image
-// rules (saliency_mix_batch.h), the same arithmetic (mix_math.h).
+// rules (saliency_mix_batch.h), the same arithmetic (mix_math.h), placement and weights by
+// content included (integral images and the grid search on the device).
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "saliency_mix_batch.h"
 
@@ -21,7 +23,12 @@ struct MixPlanCuda {
   MixPlan mix;
   size_t scratch_bytes = 0;  ///< device memory SaliencyMixCuda needs
   size_t staging_bytes = 0;  ///< host memory SaliencyMixCuda needs (pinned for async uploads)
-  // Offsets inside the scratch (device) and staging (host) buffers.
+  /// The images whose saliency is computed: mix.map_images (their masses are read), then the
+  /// other peak images; the map of saliency_images[k] is slot k of the maps.
+  std::vector<int> saliency_images;
+  // Offsets inside the scratch (device) and staging (host) buffers. The int64 integral images
+  // of the mix.map_images reuse the saliency kernels' scratch (`saliency`), after them in
+  // stream order.
   size_t descs = 0, peaks = 0, maps = 0, saliency = 0;
   size_t staging_descs = 0, staging_saliency = 0;
 };

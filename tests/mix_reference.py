@@ -1,12 +1,13 @@
 """SaliencyMix and the mixing family in numpy and OpenCV, given the random draws
-(docs/algorithm.md, "SaliencyMix" and "The mixing family")."""
+(docs/algorithm.md, "SaliencyMix", "The mixing family" and "Content-aware placement and label
+weights")."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from conftest import opencv_saliency
+from conftest import opencv_saliency, opencv_saliency_u8
 
 
 def reference_mix(images, labels, num_classes, source, lam, apply, mode, smoothing, correct_lam):
@@ -58,6 +59,47 @@ def saliency_peak(image):
     return (int(v) for v in np.unravel_index(int(np.argmax(sal)), sal.shape))
 
 
+PLACEMENT_STRIDE = 8
+
+
+def grid_positions(length, side):
+    """The destination corners along an axis: 0, 8, 16, ... <= length - side, then
+    length - side itself if it is not on that grid."""
+    room = length - side
+    positions = list(range(0, room + 1, PLACEMENT_STRIDE))
+    if room % PLACEMENT_STRIDE:
+        positions.append(room)
+    return positions
+
+
+def mass(saliency, y1, x1, y2, x2):
+    """Saliency mass of a uint8 map over [y1, y2) x [x1, x2), as a Python int."""
+    return int(saliency[y1:y2, x1:x2].sum(dtype=np.int64))
+
+
+def least_salient_place(saliency, h, w):
+    """(cost, ty, tx) of the grid position of a h x w box that covers the least saliency: every
+    candidate summed directly, the first in row-major order kept among equals."""
+    best = None
+    for ty in grid_positions(saliency.shape[0], h):
+        for tx in grid_positions(saliency.shape[1], w):
+            cost = mass(saliency, ty, tx, ty + h, tx + w)
+            if best is None or cost < best[0]:
+                best = (cost, ty, tx)
+    return best
+
+
+def saliency_weight(target_map, source_map, box, dest, h, w):
+    """label_weights="saliency": T_vis / (T_vis + S_in) in double, then float32; the area weight
+    when both are 0."""
+    y1, x1, y2, x2 = box
+    visible = mass(target_map, 0, 0, h, w) - mass(target_map, *dest)
+    pasted = mass(source_map, y1, x1, y2, x2)
+    if visible + pasted > 0:
+        return np.float32(visible / (visible + pasted))  # Python: correctly rounded division
+    return np.float32(1.0 - (y2 - y1) * (x2 - x1) / (h * w))
+
+
 def reference_family(
     images,
     labels,
@@ -73,12 +115,16 @@ def reference_family(
     minmax=None,
     smoothing=0.0,
     correct_lam=True,
+    placement="source_peak",
+    label_weights="area",
 ):
     """The mixing family (docs/algorithm.md, "The mixing family"), sample by sample in numpy.
 
     cutmix: per sample 1 (CutMix) or 0 (MixUp), None: all CutMix; box: (N, 4) uniform draws;
-    minmax: None or (min, max) Python floats. Returns mixed images, soft labels, boxes
-    (y1, x1, y2, x2) and target weights, as the kernels do.
+    minmax: None or (min, max) Python floats; placement "source_peak" or "target_background";
+    label_weights "area" or "saliency" (the maps: OpenCV's, as uint8). Returns mixed images,
+    soft labels, boxes (y1, x1, y2, x2) in the source, target weights and destination boxes in
+    the target, as the kernels do.
     """
     n, h, w = images.shape[:3]
     cutmix = np.ones(n, np.uint8) if cutmix is None else np.asarray(cutmix)
@@ -93,6 +139,7 @@ def reference_family(
     out = images.copy()
     soft = np.empty((n, num_classes), np.float32)
     boxes = np.zeros((n, 4), np.int32)
+    dests = np.zeros((n, 4), np.int32)
     weights = np.ones(n, np.float32)
     one = np.float32(1.0)
     for i in range(n):
@@ -135,11 +182,25 @@ def reference_family(
                 cut_h, cut_w = int(h * ratio), int(w * ratio)
                 y1, y2 = np.clip([cy - cut_h // 2, cy + cut_h // 2], 0, h)
                 x1, x2 = np.clip([cx - cut_w // 2, cx + cut_w // 2], 0, w)
-            out[i, y1:y2, x1:x2] = images[j, y1:y2, x1:x2]
+            y1, x1, y2, x2 = (int(v) for v in (y1, x1, y2, x2))
+            area = (y2 - y1) * (x2 - x1)
+            dest = (y1, x1, y2, x2)
+            if placement == "target_background":
+                dest = (0, 0, 0, 0)
+                if area:
+                    _, ty, tx = least_salient_place(opencv_saliency_u8(images[i]), y2 - y1, x2 - x1)
+                    dest = (ty, tx, ty + y2 - y1, tx + x2 - x1)
+            out[i, dest[0] : dest[2], dest[1] : dest[3]] = images[j, y1:y2, x1:x2]
             boxes[i] = (y1, x1, y2, x2)
-            area = int((y2 - y1) * (x2 - x1))
+            dests[i] = dest
             corrected = correct_lam or minmax is not None
             weight = np.float32(1.0 - area / (h * w)) if corrected else sampled
+            if label_weights == "saliency":
+                target_map, source_map = (
+                    opencv_saliency_u8(images[i]),
+                    opencv_saliency_u8(images[j]),
+                )
+                weight = saliency_weight(target_map, source_map, boxes[i], dest, h, w)
         weights[i] = weight
         soft[i] = smoothed[i] * weight + smoothed[j] * (one - weight)
-    return out, soft, boxes, weights
+    return out, soft, boxes, weights, dests

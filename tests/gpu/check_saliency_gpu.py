@@ -8,9 +8,12 @@ Builds the kernels-only library (CMake, nvcc), then:
   2. checks SaliencyMix on CUDA (dali_saliencymix.torch) against the CPU, bit for bit (images,
      soft labels, boxes, lams), on random and photo batches, both modes, class ids and soft labels;
   3. checks the mixing family on CUDA against the CPU, bit for bit (MixUp, random boxes with and
-     without cutmix_minmax, saliency boxes with and without it, MixUp/CutMix mixtures; elem,
-     batch and pair modes), through dali_saliencymix.torch.mix;
-  4. times, for 256 x 224 x 224, the CUDA saliency, SaliencyMix, MixUp, random-box CutMix and
+     without cutmix_minmax, saliency boxes with and without it, MixUp/CutMix mixtures, and the
+     content-aware options placement="target_background" and label_weights="saliency", alone
+     and together; elem, batch and pair modes; flat images for the weights' fallback), through
+     dali_saliencymix.torch.mix;
+  4. times, for 256 x 224 x 224, the CUDA saliency, SaliencyMix (plain, and with
+     target_background + saliency weights), MixUp, random-box CutMix and
      timm's recipe (mixup 0.8, cutmix 1.0, switch 0.5) with CUDA events, next to a
      device-to-device copy of the same input bytes and torchvision.transforms.v2's MixUp and
      CutMix on the same batch (when torchvision imports), measured in the same run.
@@ -344,6 +347,27 @@ FAMILY_CASES = {
     "saliency-box-minmax": {"cutmix_minmax": (0.3, 0.7)},
     "timm-recipe-random": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "box": "random"},
     "timm-recipe-saliency": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0},
+    # Content-aware CutMix (docs/algorithm.md, "Content-aware placement and label weights").
+    "saliency-box-target-background": {"placement": "target_background"},
+    "saliency-box-saliency-weights": {"label_weights": "saliency"},
+    "saliency-box-both": {"placement": "target_background", "label_weights": "saliency"},
+    "random-box-both": {
+        "box": "random",
+        "placement": "target_background",
+        "label_weights": "saliency",
+    },
+    "saliency-box-minmax-both": {
+        "cutmix_minmax": (0.3, 0.7),
+        "placement": "target_background",
+        "label_weights": "saliency",
+    },
+    "timm-recipe-random-both": {
+        "mixup_alpha": 0.8,
+        "cutmix_alpha": 1.0,
+        "box": "random",
+        "placement": "target_background",
+        "label_weights": "saliency",
+    },
 }
 
 
@@ -372,6 +396,10 @@ def check_family(
 
     cases = [np.stack(batch[:32]), rng.integers(0, 256, (33, 37, 53, 3), dtype=np.uint8)]
     cases.append(rng.integers(0, 256, (9, 96, 128, 1), dtype=np.uint8))
+    # Flat images (saliency 0 everywhere: ties and the weights' area fallback) and two textured.
+    flat = np.repeat(rng.integers(0, 256, (8, 1, 1, 3), dtype=np.uint8), 45, 1).repeat(61, 2)
+    flat[[2, 5]] = rng.integers(0, 256, (2, 45, 61, 3), dtype=np.uint8)
+    cases.append(flat)
     compared = bad = 0
     for images in cases:
         n = len(images)
@@ -438,6 +466,10 @@ def time_family(batch: list[np.ndarray]) -> list[tuple[str, float, str]]:
     rows = []
     timed = {
         "SaliencyMix (elem)": {},
+        "SaliencyMix, placement target_background + label_weights saliency (elem)": {
+            "placement": "target_background",
+            "label_weights": "saliency",
+        },
         "MixUp (elem)": {"mixup_alpha": 1.0, "cutmix_alpha": 0.0},
         "CutMix, random box (elem)": {"box": "random"},
         "CutMix, random box, minmax (0.2, 0.8) (elem)": {
@@ -548,8 +580,8 @@ def main() -> int:
         f"{mix_bad} |"
     )
     print(
-        "| mixing family CUDA vs CPU (MixUp, random/saliency box, minmax; elem/batch/pair; "
-        f"3 batches) | - | {family_compared} | {family_bad} |"
+        "| mixing family CUDA vs CPU (MixUp, random/saliency box, minmax, target_background, "
+        f"saliency weights; elem/batch/pair; 4 batches) | - | {family_compared} | {family_bad} |"
     )
     print(f"(exactness checks took {check_s:.1f} s)")
     print()

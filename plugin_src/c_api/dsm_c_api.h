@@ -71,9 +71,9 @@ typedef struct dsm_mix_args {
                                   saliency; docs/algorithm.md) */
   int32_t label_weights;     /**< CutMix weights: 0 area, 1 saliency (by the saliency each image
                                   keeps) */
-  int32_t *out_dest_boxes;   /**< N*4 (y1, x1, y2, x2) where the patch went in the target (the
-                                  same as out_boxes with source_peak; zeros for no patch), or
-                                  NULL */
+  int32_t *out_dest_boxes;   /**< N*4 (y1, x1, y2, x2) where the patch went in the target, or
+                                  NULL: equal to out_boxes with source_peak; with
+                                  target_background zeros when nothing is pasted */
 } dsm_mix_args;
 
 /** Mixes a host batch (every pointer a host pointer). Outputs must not overlap the inputs. */

@@ -42,10 +42,15 @@ def preview_kinds(mix: MixConfig) -> dict[str, MixConfig]:
         "label_smoothing": mix.label_smoothing,
     }
     cut = {**common, "cutmix_alpha": alpha, "cutmix_minmax": mix.cutmix_minmax}
+    salient = ["SaliencyMix"]
+    if mix.placement == "target_background":
+        salient.append("background" if mix.label_weights == "area" else "bg")
+    if mix.label_weights == "saliency":
+        salient.append("saliency weights")
     return {
         "MixUp": MixConfig(**common, mixup_alpha=mix.mixup_alpha or alpha, cutmix_alpha=0.0),
         "CutMix": MixConfig(**cut, box="random"),
-        "SaliencyMix": MixConfig(
+        ", ".join(salient): MixConfig(
             **cut, box="saliency", placement=mix.placement, label_weights=mix.label_weights
         ),
     }

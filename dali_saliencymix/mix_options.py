@@ -300,6 +300,8 @@ class MixConfig:
         )
         group.add_argument(
             "--cutmix-placement",
+            "--placement",
+            dest="cutmix_placement",
             choices=PLACEMENTS,
             default=d.placement,
             help="paste the CutMix patch where it was (source_peak, the paper) or where it "

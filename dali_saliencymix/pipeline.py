@@ -30,8 +30,8 @@ from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.check import DataError, explain_failure
 from dali_saliencymix.dataset import ImageFolder, load_dataset
-from dali_saliencymix.mixing import mix as mix_step
 from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix.mixing import mix as mix_step
 from dali_saliencymix.shards import ShardSet, read_shards
 
 __all__ = [

@@ -207,3 +207,23 @@ def test_gpu_request_without_gpu_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit, match="no CUDA GPU is available"):
         cli.main(["demo", "--device", "gpu"])
+
+
+def test_preview_with_target_background_shows_both_boxes(tmp_path: Path) -> None:
+    from dali_saliencymix.demo import preview_pipeline, to_numpy
+    from dali_saliencymix.pipeline import MixConfig
+
+    data = make_dataset(tmp_path / "data", classes=2, per_class=3)
+    out = tmp_path / "p.png"
+    args = ["preview", str(data), "--out", str(out), "--batch-size", "6", "--device", "cpu"]
+    args += ["--size", "96", "--placement", "target_background", "--label-weights", "saliency"]
+    assert cli.main(args) == 0
+    assert np.asarray(Image.open(out)).shape[:2] == (6 * 228 + 4, 5 * 228 + 4)
+    mix = MixConfig(num_classes=2, placement="target_background")
+    outputs = [
+        to_numpy(o) for o in preview_pipeline(scan_image_folder(data), 6, None, 96, mix, 1).run()
+    ]
+    boxes, dest = np.stack(outputs[-4]), np.stack(outputs[-3])  # the SaliencyMix column
+    np.testing.assert_array_equal(boxes[:, 2:] - boxes[:, :2], dest[:, 2:] - dest[:, :2])
+    assert (boxes != dest).any()  # some patch went elsewhere than where it was cut
+    assert ((dest[:, :2] >= 0) & (dest[:, 2:] <= 96)).all()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from dali_saliencymix._libs import KERNELS_NAME, library_path
+from dali_saliencymix.mix_options import MixConfig
 
 _p, _i32 = ctypes.c_void_p, ctypes.c_int32
 
@@ -137,23 +138,16 @@ def mix(
     shape: tuple[int, int, int, int],
     label_ids: int | None,
     soft_labels: int | None,
-    num_classes: int,
-    label_smoothing: float,
+    options: MixConfig,
     source: int,
     lam: int,
     apply: int,
     cutmix: int | None,
     box_draw: int | None,
-    mode: str,
-    random_box: bool,
-    minmax: tuple[float, float] | None,
-    correct_lam: bool,
     out_images: int,
     out_labels: int,
     out_boxes: int | None,
     out_lam: int | None,
-    placement: str = "source_peak",
-    label_weights: str = "area",
     out_dest_boxes: int | None = None,
     cuda: bool = False,
     stream: int | None = None,
@@ -163,10 +157,11 @@ def mix(
     With ``cuda``, the work goes on CUDA stream ``stream`` (None: the default stream).
     ``shape`` is (N, H, W, C); every array argument is a pointer (an int) or None. The draws
     are host arrays: int32 ``source``, float32 ``lam``, uint8 ``apply``, uint8 ``cutmix``
-    (None: all CutMix) and float32 ``box_draw`` (N x 4; None when neither ``random_box`` nor
-    ``minmax`` needs it). ``mode`` is "elem", "batch" or "pair"; ``placement``
-    "source_peak" or "target_background"; ``label_weights`` "area" or "saliency";
-    ``out_dest_boxes`` (N x 4 int32, may be None) receives where each patch went in the target.
+    (None: all CutMix) and float32 ``box_draw`` (N x 4; None when neither a random box nor
+    ``cutmix_minmax`` needs it). `options` gives the per-batch options (num_classes, smoothing,
+    mode, box, cutmix_minmax, correct_lam, placement, label_weights; its draw distributions do
+    not matter here). ``out_dest_boxes`` (N x 4 int32, may be None) receives where each patch
+    went in the target.
     On CUDA, images, labels and outputs are device pointers and the labels are soft labels only.
     """
     n, h, w, c = shape
@@ -178,24 +173,24 @@ def mix(
         channels=c,
         label_ids=label_ids,
         soft_labels=soft_labels,
-        num_classes=num_classes,
-        label_smoothing=label_smoothing,
+        num_classes=options.num_classes,
+        label_smoothing=options.label_smoothing,
         source=source,
         lam=lam,
         apply=apply,
         cutmix=cutmix,
         box_draw=box_draw,
-        mode=MODE_CODES[mode],
-        random_box=int(random_box),
-        has_minmax=int(minmax is not None),
-        minmax=(ctypes.c_double * 2)(*(minmax or (0.0, 0.0))),
-        correct_lam=int(correct_lam),
+        mode=MODE_CODES[options.mode],
+        random_box=int(options.box == "random"),
+        has_minmax=int(options.cutmix_minmax is not None),
+        minmax=(ctypes.c_double * 2)(*(options.cutmix_minmax or (0.0, 0.0))),
+        correct_lam=int(options.correct_lam),
         out_images=out_images,
         out_labels=out_labels,
         out_boxes=out_boxes,
         out_lam=out_lam,
-        placement=PLACEMENT_CODES[placement],
-        label_weights=LABEL_WEIGHT_CODES[label_weights],
+        placement=PLACEMENT_CODES[options.placement],
+        label_weights=LABEL_WEIGHT_CODES[options.label_weights],
         out_dest_boxes=out_dest_boxes,
     )
     if cuda:

@@ -17,7 +17,7 @@ import torch
 from conftest import PHOTO_DIR, opencv_saliency_u8
 from mix_reference import grid_positions, mass, reference_family
 from nvidia.dali import fn, pipeline_def, types
-from test_mix_family_kernels import family_draws, image_batch, options_for
+from test_mix_family_kernels import family_draws, image_batch, options_for, run_operator
 from test_saliency_mix_dali import arrays, photo_batch
 
 import dali_saliencymix
@@ -280,42 +280,6 @@ def test_pair_mode_stays_equivariant_but_not_symmetric(rng) -> None:
 
 
 # ---- The DALI CPU operator, its checkpoints, and the PyTorch CPU path ------------------------
-
-
-def run_operator(images, labels, options, draws):
-    """fn.saliency_mix with the content-aware options, fed the draws; its outputs as numpy."""
-    n = len(images)
-
-    def feed(values):
-        return fn.external_source(source=lambda: list(values), batch=True)
-
-    def pipe():
-        kwargs = {"lam": feed(draws.lam), "apply": feed(draws.apply.astype(np.int32))}
-        kwargs["source"] = feed(draws.source)
-        if draws.cutmix is not None:
-            kwargs["cutmix"] = feed(np.asarray(draws.cutmix).astype(np.int32))
-        if draws.box is not None:
-            kwargs["box_draw"] = feed(draws.box)
-        if options.cutmix_minmax is not None:
-            kwargs["cutmix_minmax"] = list(options.cutmix_minmax)
-        outs = fn.saliency_mix(
-            fn.external_source(source=lambda: list(images), layout="HWC", batch=True),
-            feed(labels),
-            num_classes=options.num_classes,
-            mode=options.mode,
-            box=options.box,
-            label_smoothing=options.label_smoothing,
-            correct_lam=options.correct_lam,
-            placement=options.placement,
-            label_weights=options.label_weights,
-            output_mix_info=True,
-            **kwargs,
-        )
-        return tuple(outs)
-
-    p = pipeline_def(pipe, batch_size=n, num_threads=2, device_id=None)()
-    p.build()
-    return [arrays(o) for o in p.run()]
 
 
 @pytest.mark.parametrize(

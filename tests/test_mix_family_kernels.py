@@ -335,7 +335,8 @@ def test_draws_follow_timms_distributions() -> None:
 
 
 def run_operator(images, labels, options, draws, *, with_source=True, dtypes=None):
-    """fn.saliency_mix fed the draws as argument inputs; its five outputs as numpy arrays."""
+    """fn.saliency_mix fed the draws as argument inputs; its outputs (five, or six with
+    placement="target_background") as numpy arrays."""
     dtypes = {"cutmix": np.int32, "box_draw": np.float32, **(dtypes or {})}
     n = len(images)
 
@@ -363,6 +364,8 @@ def run_operator(images, labels, options, draws, *, with_source=True, dtypes=Non
             box=options.box,
             label_smoothing=options.label_smoothing,
             correct_lam=options.correct_lam,
+            placement=options.placement,
+            label_weights=options.label_weights,
             output_mix_info=True,
             **kwargs,
         )

@@ -7,15 +7,8 @@
 #include <vector>
 
 #include "fine_grained_saliency_cpu.h"
+#include "target_clones.h"  // the blend loop gets AVX-512 / AVX2 clones on x86-64
 
-// The blend loop gets AVX-512 and AVX2 clones on x86-64 (as the saliency loops, see
-// fine_grained_saliency_cpu.cc): plain IEEE float32 in every clone, no FMA contraction.
-#if defined(__x86_64__) && defined(__linux__) && \
-    ((defined(__GNUC__) && !defined(__clang__)) || (defined(__clang__) && __clang_major__ >= 14))
-#define DSM_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DSM_TARGET_CLONES
-#endif
 
 namespace dsm {
 

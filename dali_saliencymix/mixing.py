@@ -183,6 +183,8 @@ def saliency_mix(
     mode: str = "elem",
     label_smoothing: float = 0.0,
     correct_lam: bool = True,
+    placement: str = "source_peak",
+    label_weights: str = "area",
     seed: int | None = None,
     return_info: bool = False,
     enabled: DataNode | None = None,
@@ -217,6 +219,10 @@ def saliency_mix(
         label_smoothing: timm's label smoothing, in [0, 1), applied before mixing.
         correct_lam: lam = 1 - box area / image area after the box is clipped (timm's
             ``correct_lam``); otherwise the sampled lam.
+        placement: ``"source_peak"`` (the paper) or ``"target_background"`` (the patch goes
+            where it covers the least of the target's saliency; see ``mix``).
+        label_weights: ``"area"`` (the paper) or ``"saliency"`` (by the saliency each image
+            keeps; see ``mix``).
         seed: seed of the three random operators (they get ``seed``, ``seed + 1``,
             ``seed + 2``); by default derived from the pipeline's seed.
         enabled: optional per-sample flags (0 or 1, any integer or bool type) multiplied into
@@ -247,6 +253,8 @@ def saliency_mix(
         correct_lam=correct_lam,
         box="saliency",
         pairing="permutation",
+        placement=placement,
+        label_weights=label_weights,
         seed=seed,
         return_info=return_info,
         enabled=enabled,

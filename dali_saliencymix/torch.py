@@ -137,6 +137,8 @@ def saliency_mix(
     mode: str = "elem",
     label_smoothing: float = 0.0,
     correct_lam: bool = True,
+    placement: str = "source_peak",
+    label_weights: str = "area",
     seed: int | np.random.Generator | None = None,
     draws: MixDraws | None = None,
     return_info: bool = False,
@@ -156,14 +158,17 @@ def saliency_mix(
             the source of sample 0, the official code).
         label_smoothing: timm's label smoothing, in [0, 1).
         correct_lam: lam = 1 - clipped box area / image area.
+        placement: ``"source_peak"`` (the paper) or ``"target_background"`` (see ``mix``).
+        label_weights: ``"area"`` (the paper) or ``"saliency"`` (see ``mix``).
         seed: seed or NumPy Generator for the draws.
         draws: explicit draws (overrides alpha, prob and seed), e.g. to reproduce a DALI batch.
-        return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2), lams (N,) and sources (N,).
+        return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2), lams (N,) and sources (N,)
+            (and the destination boxes (N, 4) with ``placement="target_background"``).
 
     Returns:
-        ``(images, soft_labels)`` or ``(images, soft_labels, boxes, lams, sources)``, on the
-        device of ``images``. An empty batch (N = 0, e.g. a PARTIAL last batch) gives empty
-        outputs of those shapes.
+        ``(images, soft_labels)`` or ``(images, soft_labels, boxes, lams, sources)`` (plus
+        ``dest_boxes`` with target_background), on the device of ``images``. An empty batch
+        (N = 0, e.g. a PARTIAL last batch) gives empty outputs of those shapes.
 
     """
     options = MixConfig(
@@ -173,6 +178,8 @@ def saliency_mix(
         mode=mode,
         label_smoothing=label_smoothing,
         correct_lam=correct_lam,
+        placement=placement,
+        label_weights=label_weights,
     )
     return mix(images, labels, options=options, draws=draws, seed=seed, return_info=return_info)
 

@@ -119,3 +119,33 @@ def test_enabled_flags_of_any_numeric_type(dtype) -> None:
     mixed, soft = run(0)
     np.testing.assert_array_equal(mixed, images)
     np.testing.assert_array_equal(soft, np.eye(4, dtype=np.float32))
+
+
+def test_saliency_mix_takes_the_content_aware_options() -> None:
+    """saliency_mix (DALI and torch) passes placement and label_weights on: one more output."""
+    images = photo_batch(4, 48, 56)
+    out = saliency_mix(
+        torch.from_numpy(images),
+        torch.tensor([0, 1, 2, 3]),
+        num_classes=4,
+        placement="target_background",
+        label_weights="saliency",
+        seed=1,
+        return_info=True,
+    )
+    assert len(out) == 6 and out[5].shape == (4, 4)
+
+    @pipeline_def(batch_size=4, num_threads=1, device_id=None, seed=2)
+    def pipe():  # noqa: ANN202
+        data = fn.external_source(source=lambda: list(images), layout="HWC", batch=True)
+        labels = fn.external_source(
+            source=lambda: [np.array([i], np.int32) for i in range(4)], batch=True
+        )
+        return dali_saliencymix.saliency_mix(
+            data, labels, num_classes=4, placement="target_background", return_info=True
+        )
+
+    p = pipe()
+    p.build()
+    outputs = [arrays(o) for o in p.run()]
+    assert len(outputs) == 6 and outputs[5].shape == (4, 4)

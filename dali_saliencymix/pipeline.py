@@ -16,6 +16,7 @@ Validation: read_files -> decode -> resize shorter side -> normalise with centre
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tempfile
@@ -230,8 +231,9 @@ def mix_labels(
 
     ``mix.enabled``: the mixing family (``dali_saliencymix.mix``: SaliencyMix, CutMix, MixUp as
     configured), switched per batch by `switch` (the mix-off epoch); ``mix`` disabled: one-hot
-    float targets of ``mix.num_classes``, smoothed by ``mix.label_smoothing`` as timm does;
-    ``mix=None``: the class ids as scalars.
+    float targets of ``mix.num_classes``, smoothed by ``mix.label_smoothing`` as timm does, with
+    the class ids checked; ``mix=None``: the class ids as scalars (unchecked: check them where
+    they are used, as the trainer's evaluation does).
     """
     if mix is not None and mix.enabled:
         enabled = None
@@ -239,14 +241,11 @@ def mix_labels(
             enabled = fn.external_source(source=switch, batch=True, batch_info=True)
         return mix_step(images, labels, **mix.op_kwargs(), enabled=enabled)
     if mix is not None:
-        eps, classes = mix.label_smoothing, mix.num_classes
-        one_hot = fn.one_hot(
-            fn.reshape(labels, shape=[]),
-            num_classes=classes,
-            on_value=1.0 - eps + eps / classes,
-            off_value=eps / classes,
-        )
-        return images, one_hot
+        # The operator with every coin flip 0: no pixel moves, the targets are the smoothed
+        # one-hots, and every class id is checked (fn.one_hot would turn an id outside
+        # [0, num_classes), e.g. a shard's malformed label, into a silent row of zeros).
+        never = dataclasses.replace(mix, prob=0.0, enabled=True, mix_off_epoch=None)
+        return mix_step(images, labels, **never.op_kwargs())
     return images, fn.reshape(labels, shape=[])
 
 

@@ -132,11 +132,21 @@ def folder_samples(
 
 
 def is_shard_source(path: str | Path) -> bool:
-    """Whether `path` is a tar shard, or a folder of shards (``*.tar`` or a manifest)."""
+    """Whether `path` is a tar shard, or a folder of shards.
+
+    A folder is one when it has a ``manifest.json`` (as ``dali-saliencymix shards`` writes), or
+    ``*.tar`` files and no sub-folders; a class folder with a stray tar beside its class
+    sub-folders stays a class folder.
+    """
     path = Path(path)
     if path.is_file():
         return path.suffix == ".tar"
-    return path.is_dir() and ((path / MANIFEST).is_file() or any(path.glob("*.tar")))
+    if not path.is_dir():
+        return False
+    if (path / MANIFEST).is_file():
+        return True
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    return any(p.suffix == ".tar" for p in entries) and not any(p.is_dir() for p in entries)
 
 
 def load_shard_set(
@@ -151,6 +161,8 @@ def load_shard_set(
     `num_classes` must cover the manifest's classes. Shards without a manifest carry no class
     map: then `num_classes` (or `classes`) must be given.
     """
+    if isinstance(source, ShardSet) and num_classes is None and classes is None:
+        return source  # loaded before, with its class map checked then
     shard_set = source if isinstance(source, ShardSet) else check_shards(source)
     where = shard_set.paths[0].parent
     known = shard_set.classes

@@ -292,7 +292,7 @@ def train(args: argparse.Namespace) -> dict:
             history["loss"].append(total_loss / max(seen_all, 1))
             history["images_per_second"].append(seen_all / seconds)
             if val_loader is not None:
-                correct, total = evaluate(model, val_loader, device, channels_last)
+                correct, total = evaluate(model, val_loader, device, channels_last, num_classes)
                 correct, total = all_sum([correct, total], device, world)
                 history["val_top1"].append(correct / max(total, 1))
             if show:
@@ -361,12 +361,27 @@ def _progress(show: bool) -> Progress:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, loader: SaliencyMixIterator, device: torch.device, channels_last: bool
+    model: nn.Module,
+    loader: SaliencyMixIterator,
+    device: torch.device,
+    channels_last: bool,
+    num_classes: int,
 ) -> tuple[float, float]:
-    """(correct, total) top-1 counts over the validation shard of this rank."""
+    """(correct, total) top-1 counts over the validation shard of this rank.
+
+    A class id outside [0, num_classes) (e.g. a malformed label in a foreign shard, read as -1)
+    stops the run instead of counting as a wrong prediction.
+    """
     model.eval()
     correct = total = 0
     for images, labels in loader:
+        bad = (labels < 0) | (labels >= num_classes)
+        if bool(bad.any()):
+            raise SystemExit(
+                f"train_imagenet: the validation data has class id {int(labels[bad][0])}, "
+                f"expected 0 <= id < {num_classes} (a label that is not a class of the training "
+                "map; shards written by other tools read a malformed label as -1)"
+            )
         images = images.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)

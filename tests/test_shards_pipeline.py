@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PHOTO_DIR
 from test_shards import class_folder
 from test_training import contrast_dataset, load_trainer
 
 from dali_saliencymix import cli
 from dali_saliencymix.dataset import DatasetError, load_dataset
 from dali_saliencymix.iterator import SaliencyMixIterator
-from dali_saliencymix.pipeline import val_pipeline
+from dali_saliencymix.pipeline import MixConfig, train_pipeline, val_pipeline
 from dali_saliencymix.shards import ShardSet
 
 
@@ -77,3 +78,49 @@ def test_shards_command_errors_are_plain_messages(tmp_path: Path, capsys) -> Non
     assert "already" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli.main(["shards", str(data), str(tmp_path / "p"), "--shard-size", "0"])
+
+
+def foreign_shard(root: Path, labels: list[bytes]) -> Path:
+    """A tar written by another tool, without a manifest: one JPEG per label text."""
+    import io
+    import tarfile
+
+    root.mkdir(parents=True)
+    jpeg = next(PHOTO_DIR.glob("*/*.jpg")).read_bytes()
+    with tarfile.open(root / "foreign-000.tar", "w") as tar:
+        for k, text in enumerate(labels):
+            for suffix, data in ((".jpg", jpeg), (".cls", text)):
+                info = tarfile.TarInfo(f"{k:04d}{suffix}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return root
+
+
+def test_malformed_shard_labels_stop_training_even_without_mixing(tmp_path: Path) -> None:
+    """A label with a trailing newline reads as -1: refused, not a silent row of zeros."""
+    shards = foreign_shard(tmp_path / "foreign", [b"0", b"1\n", b"1", b"0"])
+    for mix in (MixConfig(num_classes=2, enabled=False, label_smoothing=0.1), MixConfig(2)):
+        pipe = train_pipeline(shards, batch_size=4, device_id=None, crop=32, mix=mix)
+        with pytest.raises(RuntimeError, match=r"sample \d has class -1"):
+            pipe.run()
+    good = foreign_shard(tmp_path / "good", [b"0", b"1", b"1", b"0"])
+    mix = MixConfig(num_classes=2, enabled=False, label_smoothing=0.1)
+    (_, targets) = train_pipeline(good, batch_size=4, device_id=None, crop=32, mix=mix).run()
+    rows = np.stack([np.array(t) for t in targets])
+    np.testing.assert_allclose(np.sort(rows.max(1)), [0.95] * 4, rtol=1e-6)
+    np.testing.assert_allclose(rows.sum(1), 1.0, rtol=1e-6)
+
+
+def test_a_stray_tar_does_not_turn_a_class_folder_into_shards(tmp_path: Path) -> None:
+    data = class_folder(tmp_path / "data", classes=3)
+    (data / "backup.tar").write_bytes(b"")
+    assert not isinstance(load_dataset(data), ShardSet)
+    assert load_dataset(data).classes == ["c00", "c01", "c02"]
+
+
+def test_trainer_stops_on_a_malformed_validation_label(tmp_path: Path) -> None:
+    data = contrast_dataset(tmp_path / "data", per_class=4)
+    val = foreign_shard(tmp_path / "val", [b"0", b"1 ", b"1", b"0"])
+    args = ["--epochs", "1", "--batch-size", "4", "--arch", "tiny", "--cpu", "--crop", "32"]
+    with pytest.raises(SystemExit, match="validation data has class id -1"):
+        load_trainer().main([str(data), "--val-dir", str(val), *args, "--quiet"])

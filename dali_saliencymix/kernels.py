@@ -56,7 +56,7 @@ def label_arrays(
     labels = np.asarray(labels)
     if np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_:
         ids = labels.reshape(-1)
-        if ids.shape != (num_samples,):
+        if labels.shape not in ((num_samples,), (num_samples, 1)):
             raise ValueError(
                 f"{what}: expected {num_samples} class ids (shape (N,) or (N, 1)), "
                 f"got shape {labels.shape}"
@@ -153,18 +153,37 @@ def draw(
 def draw_arrays(
     source: np.ndarray, lam: np.ndarray, apply: np.ndarray, num_samples: int, what: str = ""
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The draws as contiguous int32 / float32 / uint8 arrays of num_samples values each."""
-    arrays = (
-        np.ascontiguousarray(source, dtype=np.int32).reshape(-1),
-        np.ascontiguousarray(lam, dtype=np.float32).reshape(-1),
-        np.ascontiguousarray(apply, dtype=np.uint8).reshape(-1),
-    )
-    for name, values in zip(("source", "lam", "apply"), arrays, strict=True):
-        if values.shape != (num_samples,):
+    """The draws as contiguous int32 / float32 / uint8 arrays of num_samples values each.
+
+    Checked before the casts, which would wrap or truncate: ``source`` must be integer indices
+    in [0, num_samples) and ``apply`` integer or bool flags (non-zero: mix); ``lam`` is checked
+    for its range by the C API.
+    """
+    given = {"source": np.asarray(source), "lam": np.asarray(lam), "apply": np.asarray(apply)}
+    for name, values in given.items():
+        if values.size != num_samples:
             raise ValueError(
                 f"saliency_mix: {what}{name}: expected {num_samples} values, got {values.size}"
             )
-    return arrays
+    for name in ("source", "apply"):
+        values = given[name]
+        if not (np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_):
+            raise ValueError(
+                f"saliency_mix: {what}{name}: expected integers, got dtype {values.dtype}"
+            )
+    pairs = given["source"].reshape(-1)
+    bad = (pairs < 0) | (pairs >= num_samples)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"saliency_mix: {what}source: sample {i} pairs with {int(pairs[i])}, expected an "
+            f"index in [0, {num_samples})"
+        )
+    return (
+        np.ascontiguousarray(pairs, dtype=np.int32),
+        np.ascontiguousarray(given["lam"], dtype=np.float32).reshape(-1),
+        np.ascontiguousarray(given["apply"].reshape(-1) != 0, dtype=np.uint8),
+    )
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dali_saliencymix import MixConfig
 from dali_saliencymix.kernels import saliency_mix_numpy
 from dali_saliencymix.torch import draw, saliency_mix
 
-DRAWS = {"source": np.array([1, 0]), "lam": np.array([0.5, 0.5]), "apply": np.ones(2)}
+DRAWS = {"source": np.array([1, 0]), "lam": np.array([0.5, 0.5]), "apply": np.ones(2, np.uint8)}
 
 
 def mix_numpy(labels, num_classes=5, **kwargs):
@@ -149,3 +149,40 @@ def test_saliency_mix_takes_the_content_aware_options() -> None:
     p.build()
     outputs = [arrays(o) for o in p.run()]
     assert len(outputs) == 6 and outputs[5].shape == (4, 4)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"source": np.array([2**32 + 1, 0])}, "source: sample 0 pairs with 4294967297"),
+        ({"source": np.array([-(2**32) + 1, 0])}, "source: sample 0 pairs with -4294967295"),
+        ({"source": np.array([1.7, 0.0])}, "source: expected integers, got dtype float64"),
+        ({"apply": np.array([0.5, 1.0])}, "apply: expected integers, got dtype float64"),
+    ],
+)
+def test_draws_are_checked_before_they_are_cast(change, message) -> None:
+    with pytest.raises(ValueError, match="saliency_mix") as err:
+        saliency_mix_numpy(
+            np.zeros((2, 8, 8, 3), np.uint8), np.array([0, 1]), num_classes=5, **{**DRAWS, **change}
+        )
+    assert message in str(err.value)
+
+
+def test_apply_counts_any_non_zero_flag_as_mixed() -> None:
+    big = {**DRAWS, "apply": np.array([256, 0], np.int32)}  # uint8 would wrap 256 to 0
+    images = photo_batch(2, 32, 32)
+    _, _, boxes, lams = saliency_mix_numpy(images, np.array([0, 1]), num_classes=5, **big)
+    assert lams[0] < 1 and lams[1] == 1 and boxes[1].sum() == 0
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (1, 1, 4), (4, 1, 1)])
+def test_class_ids_must_be_n_or_n_by_1(shape) -> None:
+    with pytest.raises(ValueError, match=r"expected 4 class ids \(shape \(N,\) or \(N, 1\)\)"):
+        saliency_mix_numpy(
+            np.zeros((4, 8, 8, 3), np.uint8),
+            np.zeros(shape, np.int64),
+            num_classes=5,
+            source=np.array([1, 0, 3, 2]),
+            lam=np.full(4, 0.5),
+            apply=np.ones(4, np.uint8),
+        )

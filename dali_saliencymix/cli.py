@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from dali_saliencymix.dataset import ImageFolder
 from dali_saliencymix.mix_options import MixConfig, int_at_least
 
 console = Console()
@@ -40,8 +41,32 @@ def _gpu_device_id(device: str) -> int | None:
     return 0 if available else None
 
 
-def _mix_config(args: argparse.Namespace, num_classes: int) -> MixConfig:
-    return MixConfig.from_args(args, num_classes)
+# What the preview's picture takes from the flags; it shows every kind, every sample mixed.
+PREVIEW_FIELDS = (
+    "mixup_alpha",
+    "cutmix_alpha",
+    "cutmix_minmax",
+    "label_smoothing",
+    "placement",
+    "label_weights",
+)
+
+
+def _dataset_and_mix(args: argparse.Namespace, root: str | Path) -> tuple[ImageFolder, MixConfig]:
+    """The scanned dataset (checked against --num-classes) and the mixing options of a command.
+
+    demo and bench compare mixing with no mixing, so they refuse flags that switch it off.
+    """
+    from dali_saliencymix.dataset import scan_image_folder
+
+    folder = scan_image_folder(root, args.num_classes)
+    mix = MixConfig.from_args(args, folder.num_classes)
+    if not mix.enabled and args.command in ("demo", "bench"):
+        raise ValueError(
+            "--mixup and --cutmix are both 0, so nothing would be mixed: give --cutmix 1.0 "
+            "(SaliencyMix), --mixup 0.8, or both"
+        )
+    return folder, mix
 
 
 def _bench_table(rows: list, title: str) -> Table:
@@ -85,12 +110,10 @@ def _run_bench(
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The shipped photos through the training pipeline: a preview picture and a throughput line."""
-    from dali_saliencymix.dataset import scan_image_folder
-    from dali_saliencymix.demo import PHOTO_DIR, write_preview
+    from dali_saliencymix.demo import PHOTO_DIR, mix_name, write_preview
 
     device_id = _gpu_device_id(args.device)
-    folder = scan_image_folder(PHOTO_DIR)
-    mix = _mix_config(args, folder.num_classes)
+    folder, mix = _dataset_and_mix(args, PHOTO_DIR)
     with console.status(f"Mixing {folder.num_files} shipped photos..."):
         out = write_preview(
             folder,
@@ -104,15 +127,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         Text.assemble(
             "Wrote ",
             (str(out), "bold"),
-            ": mixed image with its box and label weights | source | source saliency with its peak",
+            ": per photo MixUp | CutMix | SaliencyMix (boxes, label weights) | source | source "
+            "saliency with its peak",
         )
     )
     rows = _run_bench(folder, device_id, folder.num_files, args.batches, args.size, mix)
     where = "gpu" if device_id is not None else "cpu"
     console.print(
         Text.assemble(
-            f"training pipeline ({where}, reader + decode + crop {args.size} + SaliencyMix + "
-            "normalise): ",
+            f"training pipeline ({where}, reader + decode + crop {args.size} + {mix_name(mix)} "
+            "+ normalise): ",
             (f"{rows[1].images_per_second:.1f} images/s", "bold"),
             f" ({rows[0].images_per_second:.1f} without mixing, ratio "
             f"{rows[1].images_per_second / rows[0].images_per_second:.2f})",
@@ -123,11 +147,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """A grid of mixed images from DATA_DIR, captions named by the dataset's class map."""
-    from dali_saliencymix.dataset import scan_image_folder
     from dali_saliencymix.demo import write_preview
 
-    folder = scan_image_folder(args.data_dir, args.num_classes)
-    mix = _mix_config(args, folder.num_classes)
+    folder, mix = _dataset_and_mix(args, args.data_dir)
     with console.status(f"Mixing {args.batch_size} images from {folder.root}..."):
         out = write_preview(
             folder,
@@ -150,13 +172,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Images per second of the training pipeline with and without mixing."""
-    from dali_saliencymix.dataset import scan_image_folder
     from dali_saliencymix.demo import PHOTO_DIR
 
-    root = Path(args.data_dir) if args.data_dir else PHOTO_DIR
-    folder = scan_image_folder(root, args.num_classes)
+    folder, mix = _dataset_and_mix(args, Path(args.data_dir) if args.data_dir else PHOTO_DIR)
     device_id = _gpu_device_id(args.device)
-    mix = _mix_config(args, folder.num_classes)
     rows = _run_bench(folder, device_id, args.batch_size, args.batches, args.size, mix)
     where = "GPU" if device_id is not None else "CPU"
     console.print(
@@ -198,8 +217,8 @@ def cmd_shards(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_mix_options(parser: argparse.ArgumentParser) -> None:
-    MixConfig.add_arguments(parser)  # timm's flags, SaliencyMix's defaults
+def _add_mix_options(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+    MixConfig.add_arguments(parser, only=only)  # timm's flags, SaliencyMix's defaults
 
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -235,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--out", required=True, help="PNG to write")
     preview.add_argument("--batch-size", type=_positive_int, default=8, help="images in the grid")
     preview.add_argument("--seed", type=_non_negative_int, default=1)
-    _add_mix_options(preview)
+    _add_mix_options(preview, PREVIEW_FIELDS)
     _add_pipeline_options(preview)
     preview.set_defaults(func=cmd_preview)
 

@@ -222,15 +222,16 @@ class MixConfig:
         *,
         training: bool = False,
         defaults: MixConfig | None = None,
+        only: Sequence[str] | None = None,
     ) -> None:
-        """Add the mixing flags (timm's train.py names) to a parser.
+        """Add the mixing flags (timm's train.py names, ``FLAGS``) to a parser.
 
         ``training`` gives timm's defaults (no mixing unless ``--mixup`` or ``--cutmix`` is
         given, mode batch, smoothing 0.1) and ``--mixup-off-epoch``; otherwise the defaults are
-        `defaults` (SaliencyMix's, ``MixConfig()``, when None).
+        `defaults` (SaliencyMix's, ``MixConfig()``, when None). `only` limits the flags to
+        these fields (e.g. for a command that ignores the others).
         """
         d = defaults or (MixConfig.timm_defaults() if training else MixConfig())
-        off = 0.0 if training else None
         group = parser.add_argument_group("mixing (timm's flags)")
         group.add_argument(
             "--num-classes",
@@ -238,90 +239,23 @@ class MixConfig:
             default=None,
             help="length of the soft labels (default: the number of classes found)",
         )
-        group.add_argument(
-            "--mixup",
-            type=float,
-            default=off if off is not None else d.mixup_alpha,
-            help="MixUp alpha; 0 = no MixUp (default: %(default)s)",
-        )
-        group.add_argument(
-            "--cutmix",
-            type=float,
-            default=off if off is not None else d.cutmix_alpha,
-            help="CutMix alpha; 0 = no CutMix (default: %(default)s)",
-        )
-        group.add_argument(
-            "--cutmix-minmax",
-            type=float,
-            nargs=2,
-            metavar=("MIN", "MAX"),
-            default=d.cutmix_minmax,
-            help="CutMix box sides drawn from this fraction range of the image's (timm's "
-            "cutmix_minmax; overrides the box size from lam)",
-        )
-        group.add_argument(
-            "--mixup-prob",
-            type=float,
-            default=d.prob,
-            help="probability of mixing a sample or batch (default: %(default)s)",
-        )
-        group.add_argument(
-            "--mixup-switch-prob",
-            type=float,
-            default=d.switch_prob,
-            help="probability of CutMix rather than MixUp when both are on (default: %(default)s)",
-        )
-        group.add_argument(
-            "--mixup-mode",
-            choices=MODES,
-            default=d.mode,
-            help="one draw per sample (elem), per pair i, N-1-i (pair) or per batch (default: "
-            "%(default)s)",
-        )
-        group.add_argument(
-            "--smoothing",
-            type=float,
-            default=d.label_smoothing,
-            help="label smoothing, applied before mixing (default: %(default)s)",
-        )
-        group.add_argument(
-            "--cutmix-box",
-            choices=BOXES,
-            default=d.box,
-            help="centre the CutMix box on the source's saliency peak (saliency: SaliencyMix) "
-            "or draw its place uniformly (random: timm's CutMix) (default: %(default)s)",
-        )
-        group.add_argument(
-            "--mixup-pairing",
-            choices=PAIRINGS,
-            default=d.pairing,
-            help="sample i mixes with N-1-i (reverse, as timm) or with a random partner "
-            "(permutation) (default: %(default)s)",
-        )
-        group.add_argument(
-            "--cutmix-placement",
-            "--placement",
-            dest="cutmix_placement",
-            choices=PLACEMENTS,
-            default=d.placement,
-            help="paste the CutMix patch where it was (source_peak, the paper) or where it "
-            "covers the least of the target's saliency (target_background) (default: "
-            "%(default)s)",
-        )
-        group.add_argument(
-            "--label-weights",
-            choices=LABEL_WEIGHTS,
-            default=d.label_weights,
-            help="CutMix's label weights by box area (area) or by the saliency each image "
-            "keeps (saliency) (default: %(default)s)",
-        )
-        if training:
+        for flag in FLAGS:
+            if (only is not None and flag.field not in only) or (
+                flag.field == "mix_off_epoch" and not training
+            ):
+                continue
+            if flag.field in ("mixup_alpha", "cutmix_alpha") and training:
+                default: object = 0.0  # timm: no mixing unless asked for
+            elif flag.field == "mix_off_epoch":
+                default = 0
+            else:
+                default = getattr(d, flag.field)
             group.add_argument(
-                "--mixup-off-epoch",
-                type=int,
-                default=0,
-                help="no mixing from this epoch on (epochs count from 0); 0 = never switch off, "
-                "as timm (default: %(default)s)",
+                *flag.names,
+                dest=flag.dest,
+                default=default,
+                help=f"{flag.help} (default: %(default)s)",
+                **flag.kwargs,
             )
 
     @classmethod
@@ -329,27 +263,116 @@ class MixConfig:
         """The config from the flags of ``add_arguments`` (``num_classes``: the default).
 
         As timm, mixing is on when ``--mixup`` or ``--cutmix`` is > 0 or ``--cutmix-minmax`` is
-        given; otherwise the targets are the (smoothed) one-hot labels. Out-of-range values
-        raise ValueError.
+        given; otherwise the targets are the (smoothed) one-hot labels. Flags a parser did not
+        get keep the defaults. Out-of-range values raise ValueError naming the flag.
         """
-        active = args.mixup > 0 or args.cutmix > 0 or args.cutmix_minmax is not None
-        off_epoch = getattr(args, "mixup_off_epoch", 0)
-        return cls(
-            num_classes=args.num_classes or num_classes,
-            mixup_alpha=args.mixup,
-            cutmix_alpha=args.cutmix if active else 1.0,
-            cutmix_minmax=tuple(args.cutmix_minmax) if args.cutmix_minmax else None,
-            prob=args.mixup_prob,
-            switch_prob=args.mixup_switch_prob,
-            mode=args.mixup_mode,
-            label_smoothing=args.smoothing,
-            box=args.cutmix_box,
-            pairing=args.mixup_pairing,
-            placement=args.cutmix_placement,
-            label_weights=args.label_weights,
-            enabled=active,
-            mix_off_epoch=off_epoch or None,
+        given = {f.field: getattr(args, f.dest) for f in FLAGS if hasattr(args, f.dest)}
+        active = (
+            given.get("mixup_alpha", 0.0) > 0
+            or given.get("cutmix_alpha", 0.0) > 0
+            or given.get("cutmix_minmax") is not None
         )
+        if given.get("cutmix_minmax") is not None:
+            given["cutmix_minmax"] = tuple(given["cutmix_minmax"])
+        if not active:
+            given["cutmix_alpha"] = 1.0  # a valid config; mixing is off (enabled=False)
+        given["mix_off_epoch"] = given.get("mix_off_epoch") or None  # timm: 0 = never off
+        try:
+            return cls(num_classes=args.num_classes or num_classes, enabled=active, **given)
+        except ValueError as err:
+            raise ValueError(_name_flags(str(err))) from None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One command-line flag of a MixConfig field."""
+
+    field: str
+    names: tuple[str, ...]
+    help: str
+    kwargs: dict[str, object]
+
+    @property
+    def dest(self) -> str:
+        """The argparse attribute of the flag."""
+        return self.names[0].removeprefix("--").replace("-", "_")
+
+
+FLAGS = (
+    Flag("mixup_alpha", ("--mixup",), "MixUp alpha; 0 = no MixUp", {"type": float}),
+    Flag("cutmix_alpha", ("--cutmix",), "CutMix alpha; 0 = no CutMix", {"type": float}),
+    Flag(
+        "cutmix_minmax",
+        ("--cutmix-minmax",),
+        "CutMix box sides drawn from this fraction range of the image's (timm's "
+        "cutmix_minmax; overrides the box size from lam)",
+        {"type": float, "nargs": 2, "metavar": ("MIN", "MAX")},
+    ),
+    Flag(
+        "prob",
+        ("--mixup-prob",),
+        "probability of mixing a sample or batch",
+        {"type": float},
+    ),
+    Flag(
+        "switch_prob",
+        ("--mixup-switch-prob",),
+        "probability of CutMix rather than MixUp when both are on",
+        {"type": float},
+    ),
+    Flag(
+        "mode",
+        ("--mixup-mode",),
+        "one draw per sample (elem), per pair i, N-1-i (pair) or per batch (batch)",
+        {"choices": MODES},
+    ),
+    Flag(
+        "label_smoothing",
+        ("--smoothing",),
+        "label smoothing, applied before mixing",
+        {"type": float},
+    ),
+    Flag(
+        "box",
+        ("--cutmix-box",),
+        "centre the CutMix box on the source's saliency peak (saliency: SaliencyMix) or draw "
+        "its place uniformly (random: timm's CutMix)",
+        {"choices": BOXES},
+    ),
+    Flag(
+        "pairing",
+        ("--mixup-pairing",),
+        "sample i mixes with N-1-i (reverse, as timm) or with a random partner (permutation)",
+        {"choices": PAIRINGS},
+    ),
+    Flag(
+        "placement",
+        ("--cutmix-placement", "--placement"),
+        "paste the CutMix patch where it was (source_peak, the paper) or where it covers the "
+        "least of the target's saliency (target_background)",
+        {"choices": PLACEMENTS},
+    ),
+    Flag(
+        "label_weights",
+        ("--label-weights",),
+        "CutMix's label weights by box area (area) or by the saliency each image keeps (saliency)",
+        {"choices": LABEL_WEIGHTS},
+    ),
+    Flag(
+        "mix_off_epoch",
+        ("--mixup-off-epoch",),
+        "no mixing from this epoch on (epochs count from 0); 0 = never switch off, as timm",
+        {"type": int},
+    ),
+)
+
+
+def _name_flags(message: str) -> str:
+    """A MixConfig error in the words of the command line: its flags instead of its fields."""
+    for flag in FLAGS:
+        message = message.replace(f"saliency_mix: {flag.field} ", f"{flag.names[0]} ")
+        message = message.replace(f"{flag.field}=", f"{flag.names[0]} ")
+    return message.replace("'reverse'", "reverse").replace("'permutation'", "permutation")
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:

@@ -213,7 +213,8 @@ def saliency_mix(
         alpha: lam ~ Beta(alpha, alpha) (timm's ``cutmix_alpha``); must be > 0.
         prob: probability of mixing a sample (``mode="elem"``) or the batch (``"batch"``).
         mode: ``"elem"``: each sample its own coin flip, lam and box centred on its own source's
-            saliency peak (the paper). ``"batch"``: one coin flip, one lam, one box from the
+            saliency peak (the paper). ``"pair"``: samples i and N-1-i share one draw (pairs are
+            then i and N-1-i, not random). ``"batch"``: one coin flip, one lam, one box from the
             saliency of the source of sample 0, used for every pair (the official code; unlike
             it, the saliency is computed on the real uint8 pixels, not on normalised floats).
         label_smoothing: timm's label smoothing, in [0, 1), applied before mixing.
@@ -234,7 +235,8 @@ def saliency_mix(
         **kwargs: passed to ``fn.saliency_mix``.
 
     Returns:
-        ``(images, labels)`` or ``(images, labels, boxes, lams, sources)``.
+        ``(images, labels)`` or ``(images, labels, boxes, lams, sources)``, plus the
+        destination boxes with ``placement="target_background"``.
 
     """
     if not alpha > 0:
@@ -252,7 +254,7 @@ def saliency_mix(
         label_smoothing=label_smoothing,
         correct_lam=correct_lam,
         box="saliency",
-        pairing="permutation",
+        pairing="reverse" if mode == "pair" else "permutation",
         placement=placement,
         label_weights=label_weights,
         seed=seed,

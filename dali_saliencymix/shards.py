@@ -468,6 +468,12 @@ def shards_command(
     """
     if shard_size < 1:
         raise ShardError(f"--shard-size must be at least 1, got {shard_size}")
+    source, target = Path(data_dir).resolve(), Path(out_dir).resolve()
+    if target == source or source in target.parents:
+        raise ShardError(
+            f"{out_dir} lies inside {data_dir}: the shards would become files of the dataset; "
+            "write them to a folder outside it"
+        )
     classes, samples = folder_samples(data_dir, classes)
     with Progress(
         TextColumn("{task.description}"),

@@ -176,6 +176,7 @@ def saliency_mix(
         alpha=alpha,
         prob=prob,
         mode=mode,
+        pairing="reverse" if mode == "pair" else "permutation",
         label_smoothing=label_smoothing,
         correct_lam=correct_lam,
         placement=placement,

@@ -227,3 +227,27 @@ def test_preview_with_target_background_shows_both_boxes(tmp_path: Path) -> None
     np.testing.assert_array_equal(boxes[:, 2:] - boxes[:, :2], dest[:, 2:] - dest[:, :2])
     assert (boxes != dest).any()  # some patch went elsewhere than where it was cut
     assert ((dest[:, :2] >= 0) & (dest[:, 2:] <= 96)).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bench", "--cutmix", "0", "--mixup", "0"], "nothing would be mixed"),
+        (["demo", "--num-classes", "2"], "has 4 class folders but num_classes is 2"),
+        (["bench", "--mixup-prob", "2"], "--mixup-prob must be in [0, 1], got 2.0"),
+        (["bench", "--mixup-mode", "pair"], "needs --mixup-pairing reverse"),
+    ],
+)
+def test_cli_mixing_errors_name_the_flags(args, message, capsys, tmp_path: Path) -> None:
+    argv = [*args, "--device", "cpu"] + (
+        ["--out", str(tmp_path / "d.png")] if "demo" in args else []
+    )
+    assert cli.main(argv) == 1
+    assert message in " ".join(capsys.readouterr().out.split())
+
+
+def test_preview_offers_only_the_flags_its_picture_uses() -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["preview", "d", "--out", "x.png", "--mixup-mode", "batch"])
+    args = cli.build_parser().parse_args(["preview", "d", "--out", "x.png", "--mixup", "0.4"])
+    assert args.mixup == 0.4 and not hasattr(args, "mixup_mode")

@@ -78,6 +78,8 @@ def test_shards_command_errors_are_plain_messages(tmp_path: Path, capsys) -> Non
     assert "already" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli.main(["shards", str(data), str(tmp_path / "p"), "--shard-size", "0"])
+    assert cli.main(["shards", str(data), str(data / "c00" / "shards"), "--shard-size", "2"]) == 1
+    assert "lies inside" in " ".join(capsys.readouterr().out.split())
 
 
 def foreign_shard(root: Path, labels: list[bytes]) -> Path:

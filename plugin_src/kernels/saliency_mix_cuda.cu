@@ -213,10 +213,11 @@ __global__ void PixelKernel(const MixDesc *descs, int height, int row_bytes, int
 __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothing) {
   const MixDesc &d = descs[blockIdx.y];
   const float lam = d.decision.lam;
-  for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < num_classes;
-       c += gridDim.x * blockDim.x) {
-    const float t = LabelValue(d.io.soft_label, d.io.label_id, c);
-    const float s = LabelValue(d.source_soft_label, d.source_label_id, c);
+  // 64-bit index: num_classes may be up to 2^31 - 1, where a 32-bit stride would wrap.
+  for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < num_classes;
+       c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float t = LabelValue(d.io.soft_label, d.io.label_id, static_cast<int>(c));
+    const float s = LabelValue(d.source_soft_label, d.source_label_id, static_cast<int>(c));
     d.io.out_label[c] = MixLabel(SmoothLabel(t, smoothing, num_classes),
                                  SmoothLabel(s, smoothing, num_classes), lam);
   }
@@ -344,7 +345,9 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.height,
                                                                      row_bytes, c.channels);
     DSM_CUDA_TRY(cudaGetLastError());
-    const unsigned label_blocks = static_cast<unsigned>((c.num_classes + 255) / 256);
+    // At most 4096 blocks per sample; the kernel's grid-stride loop covers the rest.
+    const unsigned label_blocks =
+        static_cast<unsigned>(std::min<int64_t>((int64_t{c.num_classes} + 255) / 256, 4096));
     LabelKernel<<<dim3(label_blocks, count), 256, 0, stream>>>(descs + first, c.num_classes,
                                                                c.label_smoothing);
     DSM_CUDA_TRY(cudaGetLastError());

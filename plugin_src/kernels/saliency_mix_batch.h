@@ -124,6 +124,9 @@ struct MixPlan {
   std::vector<int> peak_images;
   std::vector<int> map_images;  ///< images whose map masses are read
   std::vector<int> map_slot;    ///< per image: its index in map_images, or -1
+  /// Every image whose saliency is computed, each once: map_images first (slot k is entry k),
+  /// then the images whose peak alone is needed.
+  std::vector<int> saliency_images;
 };
 
 inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
@@ -153,6 +156,9 @@ inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
       plan.map_images.push_back(j);
     }
   }
+  plan.saliency_images = plan.map_images;
+  for (const int j : plan.peak_images)
+    if (plan.map_slot[j] < 0) plan.saliency_images.push_back(j);
   return plan;
 }
 

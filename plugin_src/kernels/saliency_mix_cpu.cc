@@ -139,15 +139,8 @@ void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
   //    of the images whose masses some applied content-aware CutMix reads: each image once.
   std::vector<int32_t> peaks(2 * static_cast<size_t>(n), 0);
   std::vector<uint8_t> maps(plan.map_images.size() * static_cast<size_t>(pixels));
-  std::vector<int> saliency_images;
-  {
-    std::vector<uint8_t> peaked(n, 0);
-    for (const int j : plan.peak_images) peaked[j] = 1;
-    for (int j = 0; j < n; ++j)
-      if (peaked[j] || plan.map_slot[j] >= 0) saliency_images.push_back(j);
-  }
-  parallel_for(static_cast<int>(saliency_images.size()), pixels, [&](int k) {
-    const int j = saliency_images[k];
+  parallel_for(static_cast<int>(plan.saliency_images.size()), pixels, [&](int k) {
+    const int j = plan.saliency_images[k];
     const int slot = plan.map_slot[j];
     int32_t *peak = &peaks[2 * static_cast<size_t>(j)];
     if (slot < 0) {

@@ -230,11 +230,7 @@ MixPlanCuda PlanSaliencyMixCuda(const MixConfig &c, const MixSample *samples) {
   l.config = c;
   l.mix = PlanMix(c, samples);
   const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
-  // The maps whose masses are read first (slot k = map_slot), then the other peak images.
-  l.saliency_images = l.mix.map_images;
-  for (const int j : l.mix.peak_images)
-    if (l.mix.map_slot[j] < 0) l.saliency_images.push_back(j);
-  const size_t num_maps = l.saliency_images.size();
+  const size_t num_maps = l.mix.saliency_images.size();
   const size_t pixels = static_cast<size_t>(c.height) * c.width;
   std::vector<SaliencySample> saliency_samples(num_maps);
   for (auto &s : saliency_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
@@ -272,10 +268,10 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   // 1. Saliency maps and peaks of the images that applied saliency boxes are centred on or
   //    whose masses content-aware CutMix reads.
   const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  const size_t num_maps = l.saliency_images.size();
+  const size_t num_maps = l.mix.saliency_images.size();
   std::vector<SaliencySample> saliency_samples(num_maps);
   for (size_t k = 0; k < num_maps; ++k) {
-    const int j = l.saliency_images[k];
+    const int j = l.mix.saliency_images[k];
     saliency_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
                            peaks + 2 * static_cast<size_t>(j), c.height, c.width, c.channels};
   }

@@ -23,9 +23,6 @@ struct MixPlanCuda {
   MixPlan mix;
   size_t scratch_bytes = 0;  ///< device memory SaliencyMixCuda needs
   size_t staging_bytes = 0;  ///< host memory SaliencyMixCuda needs (pinned for async uploads)
-  /// The images whose saliency is computed: mix.map_images (their masses are read), then the
-  /// other peak images; the map of saliency_images[k] is slot k of the maps.
-  std::vector<int> saliency_images;
   // Offsets inside the scratch (device) and staging (host) buffers. The int64 integral images
   // of the mix.map_images reuse the saliency kernels' scratch (`saliency`), after them in
   // stream order.

@@ -49,8 +49,8 @@ normalisation.)code")
     .InputLayout(0, {"HWC", "HW"})
     .InputDevice(1, dali::InputDevice::CPU)
     .AdditionalOutputsFn([](const OpSpec &spec) {
-      if (!spec.GetArgument<bool>("output_mix_info")) return 0;
-      return spec.GetArgument<std::string>("placement") == "target_background" ? 4 : 3;
+      return NumInfoOutputs(spec.GetArgument<bool>("output_mix_info"),
+                            spec.GetArgument<std::string>("placement") == "target_background");
     })
     .AddArg("num_classes", "Number of classes: the length of the output soft labels.",
             DALI_INT32)

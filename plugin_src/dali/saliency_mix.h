@@ -16,6 +16,12 @@
 
 namespace dali {
 
+/// Outputs beyond images and labels: with output_mix_info the boxes, lams and sources, and with
+/// placement "target_background" also the destination boxes (the schema and the operator).
+inline int NumInfoOutputs(bool output_mix_info, bool target_background) {
+  return output_mix_info ? (target_background ? 4 : 3) : 0;
+}
+
 /// The batch as the kernels see it, read and checked from the workspace (CPU and GPU alike):
 /// the options and size, and per sample the label (host) and the draws. RunImpl adds the image
 /// and output pointers.
@@ -35,7 +41,7 @@ class SaliencyMixArgs {
   bool output_info() const { return output_info_; }
   /// The number of outputs: images and labels, with output_mix_info boxes, lams and sources,
   /// and with placement "target_background" the destination boxes.
-  int num_outputs() const { return output_info_ ? (target_background_ ? 6 : 5) : 2; }
+  int num_outputs() const { return 2 + NumInfoOutputs(output_info_, target_background_); }
   int num_classes() const { return num_classes_; }
 
  private:

@@ -15,9 +15,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import PHOTO_DIR, opencv_saliency_u8
-from mix_reference import grid_positions, mass, reference_family
+from mix_reference import grid_positions, mass
 from nvidia.dali import fn, pipeline_def, types
-from test_mix_family_kernels import family_draws, image_batch, options_for, run_operator
+from test_mix_family_kernels import (
+    family_draws,
+    image_batch,
+    options_for,
+    reference_of,
+    run_operator,
+)
 from test_saliency_mix_dali import arrays, photo_batch
 
 import dali_saliencymix
@@ -38,26 +44,6 @@ NAMES = ("images", "labels", "boxes", "lams", "dest_boxes")
 def content_options(mode, box, minmax, placement, weights, **kwargs):
     return dataclasses.replace(
         options_for(mode, box, minmax, **kwargs), placement=placement, label_weights=weights
-    )
-
-
-def reference_of(images, labels, options, draws):
-    return reference_family(
-        images,
-        labels,
-        num_classes=options.num_classes,
-        source=draws.source,
-        lam=draws.lam,
-        apply=draws.apply,
-        cutmix=draws.cutmix,
-        box=draws.box,
-        mode=options.mode,
-        box_kind=options.box,
-        minmax=options.cutmix_minmax,
-        smoothing=options.label_smoothing,
-        correct_lam=options.correct_lam,
-        placement=options.placement,
-        label_weights=options.label_weights,
     )
 
 

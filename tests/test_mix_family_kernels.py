@@ -75,6 +75,8 @@ def reference_of(images, labels, options, draws):
         minmax=options.cutmix_minmax,
         smoothing=options.label_smoothing,
         correct_lam=options.correct_lam,
+        placement=options.placement,
+        label_weights=options.label_weights,
     )
 
 

@@ -2,8 +2,6 @@
 
 One Python function per C function, each the only place that C function is called from Python:
 the numpy entry points (``kernels``) and the PyTorch path (``torch``) both go through here.
-(``dsm_saliency_mix_cpu`` / ``_cuda``, the former 18-argument entry points that the C library
-keeps as thin wrappers of ``dsm_mix_cpu`` / ``dsm_mix_cuda``, are not bound.)
 Pointers are plain integers (``array.ctypes.data``, ``tensor.data_ptr()``); a failed call raises
 ValueError with the library's message.
 """

@@ -53,7 +53,7 @@ if [ "$machine" != "AArch64" ]; then
 fi
 symbols=$("$READELF" --dyn-syms -W "$OUT/libdsm_kernels.so")
 for name in dsm_version dsm_last_error dsm_cuda_toolkit_version dsm_saliency_cpu \
-            dsm_saliency_mix_cpu dsm_saliency_cuda dsm_saliency_mix_cuda; do
+            dsm_mix_cpu dsm_saliency_cuda dsm_mix_cuda; do
   if ! grep -qw "$name" <<< "$symbols"; then
     echo "the C API function $name is not exported" >&2
     exit 1

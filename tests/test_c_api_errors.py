@@ -7,44 +7,44 @@ reach Python as a ValueError that says memory ran out, not abort the process wit
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import textwrap
-from functools import lru_cache
 
 import numpy as np
 import pytest
 from conftest import run_python
 
-from dali_saliencymix import _libs
+from dali_saliencymix import c_api
 from dali_saliencymix.kernels import saliency_map
-
-
-@lru_cache(maxsize=1)
-def raw_library() -> ctypes.CDLL:
-    """The kernels library with this test's own declarations (dsm_c_api.h), so that these tests
-    reach the C checks even where the Python entry points check first."""
-    lib = ctypes.CDLL(str(_libs.library_path(_libs.KERNELS_NAME)))
-    p, i32 = ctypes.c_void_p, ctypes.c_int32
-    lib.dsm_last_error.restype = ctypes.c_char_p
-    lib.dsm_saliency_mix_cpu.restype = i32
-    lib.dsm_saliency_mix_cpu.argtypes = [p, i32, i32, i32, i32, p, p, i32, ctypes.c_float,
-                                         p, p, p, i32, i32, p, p, p, p]  # fmt: skip
-    return lib
+from dali_saliencymix.mix_options import MixConfig
 
 
 def raw_mix_cpu(images, soft, source, lam, apply, label_smoothing=0.0):
-    """dsm_saliency_mix_cpu on soft labels; returns (status, message, mixed labels)."""
-    n, h, w, c = images.shape
-    classes = soft.shape[1]
+    """dsm_mix_cpu on soft labels, straight through the binding (no Python checks of the label
+    values); returns (status, message, mixed labels)."""
+    n = len(images)
     out_images = np.empty_like(images)
-    out_labels = np.empty((n, classes), np.float32)
-    status = raw_library().dsm_saliency_mix_cpu(
-        images.ctypes.data, n, h, w, c, None, soft.ctypes.data, classes,
-        ctypes.c_float(label_smoothing), source.ctypes.data, lam.ctypes.data, apply.ctypes.data,
-        0, 1, out_images.ctypes.data, out_labels.ctypes.data, None, None,
-    )  # fmt: skip
-    return status, raw_library().dsm_last_error().decode() if status else "", out_labels
+    out_labels = np.empty((n, soft.shape[1]), np.float32)
+    try:
+        c_api.mix(
+            images=images.ctypes.data,
+            shape=images.shape,
+            label_ids=None,
+            soft_labels=soft.ctypes.data,
+            options=MixConfig(num_classes=soft.shape[1], label_smoothing=label_smoothing),
+            source=source.ctypes.data,
+            lam=lam.ctypes.data,
+            apply=apply.ctypes.data,
+            cutmix=None,
+            box_draw=None,
+            out_images=out_images.ctypes.data,
+            out_labels=out_labels.ctypes.data,
+            out_boxes=None,
+            out_lam=None,
+        )
+    except ValueError as err:
+        return 1, str(err), out_labels
+    return 0, "", out_labels
 
 
 # The child allocates its inputs (and, in the numpy entry points, its outputs) first, then
@@ -132,7 +132,7 @@ def test_soft_labels_must_be_finite_and_non_negative(bad: float, shown: str) -> 
         np.ones(3, np.uint8),
     )
     assert status != 0
-    assert message.startswith("dsm_saliency_mix_cpu: labels: sample 1, class 2 is " + shown)
+    assert message.startswith("dsm_mix_cpu: labels: sample 1, class 2 is " + shown)
     assert "expected a finite value >= 0" in message
 
 

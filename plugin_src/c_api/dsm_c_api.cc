@@ -196,37 +196,6 @@ std::string ReadMixArgs(const dsm_mix_args *a, bool device, dsm::MixConfig &conf
   return dsm::CheckMixArguments(config, samples.data(), !device);
 }
 
-/// The arguments of the former SaliencyMix entry points as a dsm_mix_args (all CutMix, saliency
-/// boxes).
-dsm_mix_args SaliencyMixArgs(const uint8_t *images, int32_t num_samples, int32_t height,
-                             int32_t width, int32_t channels, const int32_t *label_ids,
-                             const float *soft_labels, int32_t num_classes,
-                             float label_smoothing, const int32_t *source, const float *lam,
-                             const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
-                             uint8_t *out_images, float *out_labels, int32_t *out_boxes,
-                             float *out_lam) {
-  dsm_mix_args a{};
-  a.images = images;
-  a.num_samples = num_samples;
-  a.height = height;
-  a.width = width;
-  a.channels = channels;
-  a.label_ids = label_ids;
-  a.soft_labels = soft_labels;
-  a.num_classes = num_classes;
-  a.label_smoothing = label_smoothing;
-  a.source = source;
-  a.lam = lam;
-  a.apply = apply;
-  a.mode = batch_mode ? 1 : 0;
-  a.correct_lam = correct_lam;
-  a.out_images = out_images;
-  a.out_labels = out_labels;
-  a.out_boxes = out_boxes;
-  a.out_lam = out_lam;
-  return a;
-}
-
 int32_t MixCpu(const char *where, const dsm_mix_args *args) {
   return Guarded(where, [&]() -> int32_t {
     dsm::MixConfig config;
@@ -313,20 +282,6 @@ int32_t dsm_mix_cuda(const dsm_mix_args *args, void *stream) {
   return MixCuda("dsm_mix_cuda", args, stream);
 }
 
-int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
-                             int32_t width, int32_t channels, const int32_t *label_ids,
-                             const float *soft_labels, int32_t num_classes,
-                             float label_smoothing, const int32_t *source, const float *lam,
-                             const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
-                             uint8_t *out_images, float *out_labels, int32_t *out_boxes,
-                             float *out_lam) {
-  const dsm_mix_args args = SaliencyMixArgs(
-      images, num_samples, height, width, channels, label_ids, soft_labels, num_classes,
-      label_smoothing, source, lam, apply, batch_mode, correct_lam, out_images, out_labels,
-      out_boxes, out_lam);  // plain stores: cannot throw
-  return MixCpu("dsm_saliency_mix_cpu", &args);
-}
-
 int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,
                           void *stream) {
   constexpr const char *where = "dsm_saliency_cuda";
@@ -368,19 +323,6 @@ int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_
   return Fail(where, "this build of dali-saliencymix has no CUDA support (rebuild with a CUDA "
                      "compiler on the PATH, or -DDSM_CUDA=ON)");
 #endif
-}
-
-int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
-                              int32_t width, int32_t channels, const float *soft_labels,
-                              int32_t num_classes, float label_smoothing, const int32_t *source,
-                              const float *lam, const uint8_t *apply, int32_t batch_mode,
-                              int32_t correct_lam, uint8_t *out_images, float *out_labels,
-                              int32_t *out_boxes, float *out_lam, void *stream) {
-  const dsm_mix_args args = SaliencyMixArgs(
-      images, num_samples, height, width, channels, nullptr, soft_labels, num_classes,
-      label_smoothing, source, lam, apply, batch_mode, correct_lam, out_images, out_labels,
-      out_boxes, out_lam);  // plain stores: cannot throw
-  return MixCuda("dsm_saliency_mix_cuda", &args, stream);
 }
 
 }  // extern "C"

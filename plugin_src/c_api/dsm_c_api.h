@@ -87,23 +87,6 @@ int32_t dsm_mix_cpu(const dsm_mix_args *args);
  *  synchronously. */
 int32_t dsm_mix_cuda(const dsm_mix_args *args, void *stream);
 
-/** Former entry points, kept as thin wrappers of dsm_mix_cpu / dsm_mix_cuda: SaliencyMix only
- *  (every applied sample CutMix with a saliency box), batch_mode 0 elem or 1 batch. Errors name
- *  these functions. */
-int32_t dsm_saliency_mix_cpu(const uint8_t *images, int32_t num_samples, int32_t height,
-                             int32_t width, int32_t channels, const int32_t *label_ids,
-                             const float *soft_labels, int32_t num_classes,
-                             float label_smoothing, const int32_t *source, const float *lam,
-                             const uint8_t *apply, int32_t batch_mode, int32_t correct_lam,
-                             uint8_t *out_images, float *out_labels, int32_t *out_boxes,
-                             float *out_lam);
-int32_t dsm_saliency_mix_cuda(const uint8_t *images, int32_t num_samples, int32_t height,
-                              int32_t width, int32_t channels, const float *soft_labels,
-                              int32_t num_classes, float label_smoothing, const int32_t *source,
-                              const float *lam, const uint8_t *apply, int32_t batch_mode,
-                              int32_t correct_lam, uint8_t *out_images, float *out_labels,
-                              int32_t *out_boxes, float *out_lam, void *stream);
-
 /** Saliency maps of a batch of device images on `stream` (a cudaStream_t; NULL = default
  *  stream). Scratch memory is allocated and freed stream-ordered, from a memory pool of this
  *  library's own (the device's default pool is left alone); the call does not wait for the GPU. */

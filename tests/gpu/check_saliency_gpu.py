@@ -209,22 +209,8 @@ def time_batch(cuda: CudaSaliency, batch: list[np.ndarray], iters: int = 50) -> 
     maps, peaks, samples = cuda.prepare(gpu, False)
     copy_dst = torch.empty_like(stacked)
 
-    def timed(fn: object) -> float:
-        for _ in range(5):
-            fn()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(iters):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        return float(np.median(times))
-
-    saliency_ms = timed(lambda: cuda.launch(samples, False))
-    copy_ms = timed(lambda: copy_dst.copy_(stacked))
+    saliency_ms = cuda_ms(lambda: cuda.launch(samples, False), iters)
+    copy_ms = cuda_ms(lambda: copy_dst.copy_(stacked), iters)
     wall_start = time.perf_counter()
     for _ in range(iters):
         cuda.launch(samples, False)
@@ -324,18 +310,7 @@ def time_mix(batch: list[np.ndarray], iters: int = 50) -> float:
     images = torch.from_numpy(np.stack(batch)).cuda()
     labels = torch.arange(len(batch), device="cuda") % 1000
     draws = draw(len(batch), 1.0, 1.0, 0)
-    for _ in range(5):
-        saliency_mix(images, labels, num_classes=1000, draws=draws)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        saliency_mix(images, labels, num_classes=1000, draws=draws)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return float(np.median(times))
+    return cuda_ms(lambda: saliency_mix(images, labels, num_classes=1000, draws=draws), iters)
 
 
 FAMILY_CASES = {

@@ -1,11 +1,19 @@
 """SaliencyMix (saliency-guided CutMix) as an NVIDIA DALI operator plugin.
 
-Importing the package does not import DALI: the kernels (``saliency_map``, ``kernels``), the
-PyTorch path (``dali_saliencymix.torch``) and the dataset checks work with any DALI version, or
-none. The DALI plugin is loaded when a DALI wrapper is first used (``mix``, ``saliency_mix``,
-``fine_grained_saliency``, the pipeline factories) or by ``load_plugin()``; only then is the
-installed DALI checked against the one the plugin was built for. After loading, the operators
-also exist as ``nvidia.dali.fn.saliency_mix`` and ``nvidia.dali.fn.fine_grained_saliency``.
+The public API:
+
+- ``mix``, ``saliency_mix``, ``fine_grained_saliency``: the DALI graph (``ops``);
+- ``MixConfig``: the options of the mixing family, written once (``options``);
+- ``saliency_map``: one image's saliency on the CPU, without DALI (``numpy``);
+- ``load_plugin``, ``build_info``: the compiled libraries (``_native``);
+- subpackages ``pipeline`` (the factories), ``torch`` (tensors and the iterator), ``data``
+  (folders, shards, the decode check) and ``app`` (the command line and the trainer).
+
+Importing the package does not import DALI: the kernels, the torch front end and the dataset
+checks work with any DALI version, or none. The DALI plugin is loaded when a DALI wrapper is
+first used or by ``load_plugin()``; only then is the installed DALI checked against the one the
+plugin was built for. After loading, the operators also exist as ``nvidia.dali.fn.saliency_mix``
+and ``nvidia.dali.fn.fine_grained_saliency``.
 """
 
 from __future__ import annotations
@@ -14,11 +22,11 @@ import importlib
 import importlib.util
 from typing import Any
 
-from dali_saliencymix._libs import build_info
-from dali_saliencymix.kernels import saliency_map
-from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix._native.libs import build_info
+from dali_saliencymix.numpy import saliency_map
+from dali_saliencymix.options import MixConfig
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 HAVE_DALI = importlib.util.find_spec("nvidia") is not None and (
     importlib.util.find_spec("nvidia.dali") is not None
@@ -26,10 +34,10 @@ HAVE_DALI = importlib.util.find_spec("nvidia") is not None and (
 
 # Names that need DALI, imported from their modules on first use.
 _DALI_NAMES = {
-    "load_plugin": "dali_saliencymix._plugin",
-    "mix": "dali_saliencymix.mixing",
-    "saliency_mix": "dali_saliencymix.mixing",
-    "fine_grained_saliency": "dali_saliencymix.saliency",
+    "load_plugin": "dali_saliencymix._native.plugin",
+    "mix": "dali_saliencymix.ops",
+    "saliency_mix": "dali_saliencymix.ops",
+    "fine_grained_saliency": "dali_saliencymix.ops",
 }
 
 

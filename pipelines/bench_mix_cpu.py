@@ -113,7 +113,9 @@ def training_pipeline(variant: str, batch_size: int, threads: int) -> Pipeline:
         images = fn.decoders.image_random_crop(jpegs, device="cpu", output_type=types.RGB)
         images = fn.resize(images, size=(SIZE, SIZE))
         if variant == "ours":
-            images, labels = dali_saliencymix.saliency_mix(images, labels, num_classes=CLASSES)
+            images, labels = dali_saliencymix.saliency_mix(
+                images, labels, num_classes=CLASSES, mode="elem"
+            )
         elif variant in FAMILY:
             images, labels = dali_saliencymix.mix(
                 images, labels, num_classes=CLASSES, **FAMILY[variant]

@@ -21,7 +21,7 @@ from nvidia.dali import fn, pipeline_def
 from PIL import Image
 
 import dali_saliencymix
-from dali_saliencymix.kernels import saliency_map
+from dali_saliencymix.numpy import saliency_map
 
 PHOTO_DIR = Path(dali_saliencymix.__file__).resolve().parent / "data" / "photos"
 

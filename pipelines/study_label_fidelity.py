@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dali_saliencymix.kernels import MixDraws, mix_numpy, saliency_map
-from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix import MixConfig
+from dali_saliencymix.numpy import MixDraws, mix, saliency_map
 
 PHOTO_DIR = Path(__file__).resolve().parents[1] / "dali_saliencymix" / "data" / "photos"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -216,7 +216,10 @@ def run_study(paths: list[Path], pairs: int, size: int, seed: int) -> Study:
                     places[name].append((box, box))
                 continue
             options = MixConfig(num_classes=1, mode="elem", **fields)
-            _, _, boxes, lams, dests = mix_numpy(images, labels, draws=draws, options=options)
+            _, _, boxes, lams, _, *moved = mix(
+                images, labels, options, draws=draws, return_info=True
+            )
+            dests = moved[0] if moved else boxes
             for i in range(count):
                 rows[name].append(
                     metrics(maps[i], maps[count + i], boxes[i], dests[i], lams[i], size)

@@ -24,7 +24,7 @@ from nvidia.dali import fn, pipeline_def, types
 from PIL import Image
 
 import dali_saliencymix
-from dali_saliencymix.demo import PHOTO_DIR
+from dali_saliencymix.data import PHOTO_DIR
 
 assert importlib.metadata.version("dali-saliencymix") == dali_saliencymix.__version__
 image = np.asarray(Image.open(sorted(PHOTO_DIR.glob("*/*.jpg"))[0]).convert("RGB"))

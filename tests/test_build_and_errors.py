@@ -12,7 +12,9 @@ import nvidia.dali as dali
 import pytest
 
 import dali_saliencymix
-from dali_saliencymix import _libs, c_api, saliency_map
+from dali_saliencymix import saliency_map
+from dali_saliencymix._native import c_api
+from dali_saliencymix._native import libs as _libs
 
 
 def recorded_build_info() -> ModuleType:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import run_python
 
-from dali_saliencymix import c_api
-from dali_saliencymix.kernels import saliency_map
-from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix import MixConfig
+from dali_saliencymix._native import c_api
+from dali_saliencymix.numpy import saliency_map
 
 
 def raw_mix_cpu(images, soft, source, lam, apply, label_smoothing=0.0):
@@ -54,7 +54,7 @@ CHILD = textwrap.dedent(
     """
     import resource, sys
     import numpy as np
-    from dali_saliencymix.kernels import saliency_map, saliency_mix_numpy
+    from dali_saliencymix.numpy import MixDraws, mix, saliency_map
 
     H = W = 4096
     MARGIN = 12 << 20  # < H * W = 16 MiB, the kernel's first buffer
@@ -80,8 +80,7 @@ CHILD = textwrap.dedent(
             lam = np.full(n, 0.5, np.float32)
             apply = np.ones(n, np.uint8)
             limit(n * H * W)  # the mixed images the entry point allocates
-            saliency_mix_numpy(images, labels, num_classes=n, source=source, lam=lam,
-                               apply=apply)
+            mix(images, labels, num_classes=n, draws=MixDraws(source, lam, apply))
         else:
             image = np.full((H, W), 7, np.uint8)
             limit(H * W)  # the map the entry point allocates
@@ -99,7 +98,7 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
-@pytest.mark.parametrize(("which", "entry"), [("mix", "dsm_mix_cpu"), ("map", "dsm_saliency_cpu")])
+@pytest.mark.parametrize(("which", "entry"), [("mix", "numpy.mix"), ("map", "saliency_map")])
 def test_allocation_failure_is_an_error_not_an_abort(which: str, entry: str) -> None:
     done = run_python(CHILD, which)
     report = f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr[-2000:]}"
@@ -110,9 +109,12 @@ def test_allocation_failure_is_an_error_not_an_abort(which: str, entry: str) -> 
     assert "bad_alloc" in message, report
 
 
-def test_errors_name_the_entry_point_and_leave_the_next_call_working(rng) -> None:
-    with pytest.raises(ValueError, match="dsm_saliency_cpu: image: expected a non-empty image"):
+def test_errors_name_the_function_called_and_leave_the_next_call_working(rng) -> None:
+    with pytest.raises(ValueError, match="^saliency_map: image: expected a non-empty image"):
         saliency_map(np.zeros((0, 4), np.uint8))
+    # Straight through the binding, the message names the C entry point.
+    with pytest.raises(ValueError, match="^dsm_saliency_cpu: image: expected a non-empty image"):
+        c_api.saliency_cpu(0, 0, 4, 1, 0, False)
     image = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     saliency, _ = saliency_map(image)
     assert saliency.shape == (16, 16)

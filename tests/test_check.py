@@ -10,11 +10,16 @@ from damaged import damaged_files, early_truncated_jpeg, good_images
 from nvidia.dali import fn, pipeline_def, types
 from test_training import load_trainer
 
-from dali_saliencymix import cli
-from dali_saliencymix.check import DataError, check_dataset, decode_failures, explain_failure
-from dali_saliencymix.dataset import read_file_list, scan_image_folder
-from dali_saliencymix.iterator import SaliencyMixIterator
+from dali_saliencymix.app import cli
+from dali_saliencymix.data.decode_check import (
+    DataError,
+    check_dataset,
+    decode_failures,
+    explain_failure,
+)
+from dali_saliencymix.data.folder import read_file_list, scan_image_folder
 from dali_saliencymix.pipeline import MixConfig, train_pipeline
+from dali_saliencymix.torch import SaliencyMixIterator
 
 ROOT = Path(__file__).resolve().parents[1]
 # The decoder's (or the scan's) words each reason must hold.

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import PHOTO_DIR, opencv_saliency_u8
+from kernel_calls import mix_numpy
 from mix_reference import grid_positions, mass
 from nvidia.dali import fn, pipeline_def, types
 from test_mix_family_kernels import (
@@ -27,9 +28,9 @@ from test_mix_family_kernels import (
 from test_saliency_mix_dali import arrays, photo_batch
 
 import dali_saliencymix
-from dali_saliencymix import c_api
-from dali_saliencymix.kernels import MixDraws, mix_numpy, saliency_map
-from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix import MixConfig
+from dali_saliencymix._native import c_api
+from dali_saliencymix.numpy import MixDraws, saliency_map
 from dali_saliencymix.torch import mix as torch_mix
 
 dali_saliencymix.load_plugin()

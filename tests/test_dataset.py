@@ -11,14 +11,10 @@ import pytest
 from conftest import PHOTO_DIR
 from nvidia.dali import pipeline_def
 
-from dali_saliencymix.dataset import (
-    DatasetError,
-    read_file_list,
-    scan_image_folder,
-    write_lists,
-)
-from dali_saliencymix.iterator import SaliencyMixIterator
+from dali_saliencymix.data.check_lists import write_lists
+from dali_saliencymix.data.folder import DatasetError, read_file_list, scan_image_folder
 from dali_saliencymix.pipeline import read_files, train_pipeline, val_pipeline
+from dali_saliencymix.torch import SaliencyMixIterator
 
 PHOTOS = sorted(PHOTO_DIR.glob("*/*.jpg"))
 

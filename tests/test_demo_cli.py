@@ -10,9 +10,9 @@ import pytest
 from conftest import PHOTO_DIR
 from PIL import Image
 
-from dali_saliencymix import cli
-from dali_saliencymix.dataset import DatasetError, scan_image_folder
-from dali_saliencymix.preview import heat_map, mark_peak, outline_box
+from dali_saliencymix.app import cli
+from dali_saliencymix.app.pictures import heat_map, mark_peak, outline_box
+from dali_saliencymix.data.folder import DatasetError, scan_image_folder
 
 
 def test_demo_writes_preview_and_reports_throughput(tmp_path: Path, capsys) -> None:
@@ -81,7 +81,7 @@ def test_bench_prints_both_pipelines(tmp_path: Path, capsys) -> None:
         == 0
     )
     text = capsys.readouterr().out
-    assert "no mixing" in text and "SaliencyMix (elem)" in text and "images/s" in text
+    assert "no mixing" in text and "SaliencyMix (batch)" in text and "images/s" in text
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,8 @@ def test_bad_data_is_a_clear_error(tmp_path: Path, setup, message, capsys) -> No
     assert (
         cli.main(["preview", str(root), "--out", str(tmp_path / "x.png"), "--device", "cpu"]) == 1
     )
-    assert message in " ".join(capsys.readouterr().out.split())
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split()) and err.count("\n") == 1  # one line
 
 
 def test_too_few_classes_is_a_clear_error(tmp_path: Path) -> None:
@@ -184,13 +185,13 @@ def test_errors_print_as_plain_text_not_markup(tmp_path: Path, capsys) -> None:
     """A message holding '[/x]' (as DALI's 'C++ context: [/opt/dali/...]' does) prints as is."""
     root = tmp_path / "[" / "x]" / "data"
     assert cli.main(["preview", str(root), "--out", str(tmp_path / "p.png")]) == 1
-    text = "".join(capsys.readouterr().out.split())
+    text = "".join(capsys.readouterr().err.split())
     assert f"datasetfolder{root}doesnotexist".replace(" ", "") in text
 
 
 def test_preview_names_classes_by_the_class_map(tmp_path: Path) -> None:
     """With a hidden folder beside the classes, the captions still name the right classes."""
-    from dali_saliencymix.demo import preview_pipeline, to_numpy
+    from dali_saliencymix.app.preview import preview_pipeline, to_numpy
     from dali_saliencymix.pipeline import MixConfig
 
     data = make_dataset(tmp_path / "data", classes=2, per_class=2)
@@ -201,16 +202,16 @@ def test_preview_names_classes_by_the_class_map(tmp_path: Path) -> None:
     assert labels == [0, 0, 1, 1] and folder.classes == ["class0", "class1"]
 
 
-def test_gpu_request_without_gpu_is_a_clear_error(monkeypatch) -> None:
+def test_gpu_request_without_gpu_is_a_clear_error(monkeypatch, capsys) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(SystemExit, match="no CUDA GPU is available"):
-        cli.main(["demo", "--device", "gpu"])
+    assert cli.main(["demo", "--device", "gpu"]) == 2
+    assert "--device gpu asked for, but no CUDA GPU is available" in capsys.readouterr().err
 
 
 def test_preview_with_target_background_shows_both_boxes(tmp_path: Path) -> None:
-    from dali_saliencymix.demo import preview_pipeline, to_numpy
+    from dali_saliencymix.app.preview import preview_pipeline, to_numpy
     from dali_saliencymix.pipeline import MixConfig
 
     data = make_dataset(tmp_path / "data", classes=2, per_class=3)
@@ -230,20 +231,25 @@ def test_preview_with_target_background_shows_both_boxes(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["bench", "--cutmix", "0", "--mixup", "0"], "nothing would be mixed"),
-        (["demo", "--num-classes", "2"], "has 4 class folders but num_classes is 2"),
-        (["bench", "--mixup-prob", "2"], "--mixup-prob must be in [0, 1], got 2.0"),
-        (["bench", "--mixup-mode", "pair"], "needs --mixup-pairing reverse"),
+        (["bench", "--cutmix", "0", "--mixup", "0"], "nothing would be mixed", 2),
+        (["demo", "--num-classes", "2"], "has 4 class folders but num_classes is 2", 1),
+        (["bench", "--mixup-prob", "2"], "bench: --mixup-prob must be in [0, 1], got 2.0", 2),
+        (["bench", "--cutmix", "-1"], "bench: --cutmix must be >= 0 (0 = off), got -1.0", 2),
+        (
+            ["bench", "--mixup-mode", "pair", "--mixup-pairing", "permutation"],
+            "needs --mixup-pairing 'reverse'",
+            2,
+        ),
     ],
 )
-def test_cli_mixing_errors_name_the_flags(args, message, capsys, tmp_path: Path) -> None:
+def test_cli_mixing_errors_name_the_flags(args, message, code, capsys, tmp_path: Path) -> None:
     argv = [*args, "--device", "cpu"] + (
         ["--out", str(tmp_path / "d.png")] if "demo" in args else []
     )
-    assert cli.main(argv) == 1
-    assert message in " ".join(capsys.readouterr().out.split())
+    assert cli.main(argv) == code
+    assert message in " ".join(capsys.readouterr().err.split())
 
 
 def test_preview_offers_only_the_flags_its_picture_uses() -> None:

@@ -14,9 +14,9 @@ USE_WITHOUT_THE_PLUGIN = """
 import numpy as np
 import torch
 import dali_saliencymix
-from dali_saliencymix.kernels import saliency_map
+from dali_saliencymix.numpy import saliency_map
 from dali_saliencymix.torch import saliency_mix
-import dali_saliencymix.cli, dali_saliencymix.dataset
+import dali_saliencymix.app.cli, dali_saliencymix.data, dali_saliencymix.numpy
 
 image = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
 saliency, peak = saliency_map(image)

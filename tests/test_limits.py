@@ -15,10 +15,11 @@ from functools import lru_cache
 import numpy as np
 import pytest
 from conftest import opencv_saliency, opencv_saliency_u8
+from kernel_calls import saliency_mix_numpy
 from mix_reference import reference_mix
 
-from dali_saliencymix import _libs
-from dali_saliencymix.kernels import saliency_map, saliency_mix_numpy
+from dali_saliencymix._native import libs as _libs
+from dali_saliencymix.numpy import saliency_map
 
 MAX_WIDTH = 65_793
 MAX_PIXELS = 2**31 - 1

@@ -72,6 +72,6 @@ def test_reverse_pairing_pairs_i_with_n_minus_1_minus_i() -> None:
 
 def test_mix_is_the_function_whatever_was_imported_first() -> None:
     import dali_saliencymix.pipeline  # noqa: F401 - imports the mixing step's module first
-    from dali_saliencymix.mixing import mix
+    from dali_saliencymix.ops import mix
 
     assert dali_saliencymix.mix is mix and callable(dali_saliencymix.saliency_mix)

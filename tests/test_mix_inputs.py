@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from kernel_calls import saliency_mix_numpy
 from nvidia.dali import fn, pipeline_def, types
 from test_saliency_mix_dali import arrays, photo_batch
 
 import dali_saliencymix
 from dali_saliencymix import MixConfig
-from dali_saliencymix.kernels import saliency_mix_numpy
 from dali_saliencymix.torch import draw, saliency_mix
+from dali_saliencymix.torch import mix as torch_mix
 
 DRAWS = {"source": np.array([1, 0]), "lam": np.array([0.5, 0.5]), "apply": np.ones(2, np.uint8)}
 
@@ -47,7 +48,9 @@ def test_num_classes_outside_int32_is_refused(num_classes) -> None:
 
 
 def test_numpy_integers_are_options_like_ints() -> None:
-    config = MixConfig(num_classes=np.int64(10), alpha=np.float32(0.5), mix_off_epoch=np.int8(3))
+    config = MixConfig(
+        num_classes=np.int64(10), cutmix_alpha=np.float32(0.5), mix_off_epoch=np.int8(3)
+    )
     assert (config.num_classes, config.cutmix_alpha, config.mix_off_epoch) == (10, 0.5, 3)
     assert type(config.num_classes) is int and type(config.mix_off_epoch) is int
     _, soft, _, _ = mix_numpy(np.array([0, 9]), num_classes=np.int64(10))
@@ -57,10 +60,10 @@ def test_numpy_integers_are_options_like_ints() -> None:
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("alpha", float("nan"), "alpha must be finite"),
+        ("cutmix_alpha", float("nan"), "cutmix_alpha must be finite"),
         ("prob", float("nan"), "prob must be finite"),
         ("label_smoothing", "0.1", None),  # numbers given as text are read as numbers
-        ("mode", "diagonal", "mode must be one of 'elem', 'batch', 'pair'"),
+        ("mode", "diagonal", "mode must be one of 'batch', 'pair', 'elem'"),
         ("mix_off_epoch", -1, "mix_off_epoch must be >= 0"),
         ("mix_off_epoch", 1.5, "mix_off_epoch must be an integer or None"),
     ],
@@ -69,8 +72,11 @@ def test_options_are_checked_in_one_place(option, value, message) -> None:
     if message is None:
         assert getattr(MixConfig(**{option: value}), option) == float(value)
         return
-    with pytest.raises(ValueError, match="saliency_mix: ") as err:
+    with pytest.raises(ValueError, match="^MixConfig: ") as err:
         MixConfig(**{option: value})
+    assert message in str(err.value)
+    with pytest.raises(ValueError, match="^torch.mix: ") as err:
+        torch_mix(torch.zeros((2, 8, 8, 3), dtype=torch.uint8), [0, 1], **{option: value})
     assert message in str(err.value)
 
 
@@ -154,14 +160,14 @@ def test_saliency_mix_takes_the_content_aware_options() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"source": np.array([2**32 + 1, 0])}, "source: sample 0 pairs with 4294967297"),
-        ({"source": np.array([-(2**32) + 1, 0])}, "source: sample 0 pairs with -4294967295"),
-        ({"source": np.array([1.7, 0.0])}, "source: expected integers, got dtype float64"),
-        ({"apply": np.array([0.5, 1.0])}, "apply: expected integers, got dtype float64"),
+        ({"source": np.array([2**32 + 1, 0])}, "draws.source: sample 0 pairs with 4294967297"),
+        ({"source": np.array([-(2**32) + 1, 0])}, "draws.source: sample 0 pairs with -4294967295"),
+        ({"source": np.array([1.7, 0.0])}, "draws.source: expected integers or bools, got dtype"),
+        ({"apply": np.array([0.5, 1.0])}, "draws.apply: expected integers or bools, got dtype"),
     ],
 )
 def test_draws_are_checked_before_they_are_cast(change, message) -> None:
-    with pytest.raises(ValueError, match="saliency_mix") as err:
+    with pytest.raises(ValueError, match="^numpy.mix: ") as err:
         saliency_mix_numpy(
             np.zeros((2, 8, 8, 3), np.uint8), np.array([0, 1]), num_classes=5, **{**DRAWS, **change}
         )

@@ -276,14 +276,17 @@ def test_bad_inputs_are_clear_errors(images, labels, kwargs, message) -> None:
         ({"prob": -0.1}, "prob must be in [0, 1]"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in [0, 1)"),
         ({"num_classes": 0}, "num_classes must be an integer >= 1"),
-        ({"mode": "diagonal"}, "mode must be one of 'elem', 'batch', 'pair'"),
+        ({"cutmix_alpha": 0.0}, "cutmix_alpha must be > 0"),
+        ({"mode": "diagonal"}, "mode must be one of 'batch', 'pair', 'elem'"),
+        ({"mixup_alpha": 0.5}, "is SaliencyMix (CutMix with saliency boxes), but got mixup_alpha"),
+        ({"alpha": 0.5, "cutmix_alpha": 0.5}, "alpha is the former name of cutmix_alpha"),
     ],
 )
 def test_bad_options_are_clear_errors(kwargs, message) -> None:
     args = {"num_classes": 4, **kwargs}
-    with pytest.raises(ValueError) as err:
+    with pytest.raises((ValueError, TypeError)) as err:
         run_bad(GOOD, IDS, **args)
-    assert "saliency_mix" in str(err.value) and message in str(err.value)
+    assert str(err.value).startswith("saliency_mix: ") and message in str(err.value)
 
 
 def test_operator_checks_its_own_arguments() -> None:

@@ -20,15 +20,10 @@ from PIL import Image
 from rich.console import Console
 from test_training import one_file_per_class
 
-from dali_saliencymix.shards import (
-    ShardError,
-    check_shards,
-    folder_samples,
-    load_manifest,
-    read_shards,
-    shards_command,
-    write_shards,
-)
+from dali_saliencymix.app.shards import shards_command
+from dali_saliencymix.data.shard_writer import folder_samples, write_shards
+from dali_saliencymix.data.shards import ShardError, check_shards, load_manifest
+from dali_saliencymix.pipeline.read import read_shards
 
 
 def class_folder(root: Path, classes: int = 11) -> Path:
@@ -228,7 +223,7 @@ def test_shards_command_writes_shards_and_reports(tmp_path: Path) -> None:
     text = " ".join(buffer.getvalue().split())
     assert "wrote 17 images of 11 classes to 3 shards" in text
     assert load_manifest(tmp_path / "out").classes == sorted(p.name for p in data.iterdir())
-    with pytest.raises(ShardError, match="shard-size must be at least 1"):
+    with pytest.raises(ShardError, match="shard_size must be an integer >= 1, got 0"):
         shards_command(data, tmp_path / "out2", 0, console)
 
 

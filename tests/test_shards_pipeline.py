@@ -11,11 +11,11 @@ from conftest import PHOTO_DIR
 from test_shards import class_folder
 from test_training import contrast_dataset, load_trainer
 
-from dali_saliencymix import cli
-from dali_saliencymix.dataset import DatasetError, load_dataset
-from dali_saliencymix.iterator import SaliencyMixIterator
+from dali_saliencymix.app import cli
+from dali_saliencymix.data import DatasetError, load_dataset
+from dali_saliencymix.data.shards import ShardSet
 from dali_saliencymix.pipeline import MixConfig, train_pipeline, val_pipeline
-from dali_saliencymix.shards import ShardSet
+from dali_saliencymix.torch import SaliencyMixIterator
 
 
 def write_shards(data: Path, out: Path, *extra: str) -> Path:
@@ -75,11 +75,11 @@ def test_shards_command_errors_are_plain_messages(tmp_path: Path, capsys) -> Non
     data = class_folder(tmp_path / "data", classes=3)
     assert cli.main(["shards", str(data), str(tmp_path / "o"), "--shard-size", "2"]) == 0
     assert cli.main(["shards", str(data), str(tmp_path / "o"), "--shard-size", "2"]) == 1
-    assert "already" in capsys.readouterr().out
+    assert "already" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["shards", str(data), str(tmp_path / "p"), "--shard-size", "0"])
     assert cli.main(["shards", str(data), str(data / "c00" / "shards"), "--shard-size", "2"]) == 1
-    assert "lies inside" in " ".join(capsys.readouterr().out.split())
+    assert "lies inside" in " ".join(capsys.readouterr().err.split())
 
 
 def foreign_shard(root: Path, labels: list[bytes]) -> Path:

@@ -22,10 +22,11 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from kernel_calls import mix_numpy
 from test_saliency_mix_dali import photo_batch
 
 from dali_saliencymix import MixConfig
-from dali_saliencymix.kernels import MixDraws, mix_numpy
+from dali_saliencymix.numpy import MixDraws
 
 ALMOST_ONE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
 

@@ -15,8 +15,8 @@ import torch.multiprocessing as mp
 from conftest import PHOTO_DIR
 from PIL import Image
 
-from dali_saliencymix.iterator import SaliencyMixIterator
 from dali_saliencymix.pipeline import MixConfig, train_pipeline
+from dali_saliencymix.torch import SaliencyMixIterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +68,7 @@ def _rank_main(rank: int, world: int, data: str, init: str, out: str) -> None:
         num_shards=1,
         seed=100 + rank,
         crop=32,
-        mix=MixConfig(num_classes=n, prob=1.0, alpha=1.0),
+        mix=MixConfig(num_classes=n, prob=1.0, cutmix_alpha=1.0, pairing="permutation"),
     )
     for _, targets in SaliencyMixIterator(pipe):
         perms.append([sorted(np.flatnonzero(t.numpy()).tolist()) for t in targets])

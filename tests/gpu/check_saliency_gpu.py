@@ -141,7 +141,7 @@ class CudaSaliency:
     def __init__(self) -> None:
         import torch
 
-        from dali_saliencymix import c_api
+        from dali_saliencymix._native import c_api
 
         self.torch = torch
         self.c_api = c_api
@@ -178,7 +178,7 @@ def check_exact(
     cuda: CudaSaliency, images: list[np.ndarray], label: str, chunk: int = 64
 ) -> tuple[int, int]:
     """Compare CUDA with the CPU on `images` (in batches); returns (checked, mismatches)."""
-    from dali_saliencymix.kernels import saliency_map
+    from dali_saliencymix.numpy import saliency_map
 
     checked = mismatches = 0
     for start in range(0, len(images), chunk):
@@ -241,7 +241,8 @@ def check_mix(rng: np.random.Generator, batch: list[np.ndarray]) -> tuple[int, i
         n = len(images)
         for mode in ("elem", "batch"):
             for soft in (False, True):
-                draws = draw(n, float(rng.choice([0.2, 1.0, 4.0])), 0.8, rng)
+                alpha = float(rng.choice([0.2, 1.0, 4.0]))
+                draws = draw(n, cutmix_alpha=alpha, prob=0.8, pairing="permutation", seed=rng)
                 ids = rng.integers(0, 10, n)
                 labels = (
                     torch.from_numpy(rng.dirichlet(np.ones(10), n).astype(np.float32))
@@ -309,8 +310,10 @@ def time_mix(batch: list[np.ndarray], iters: int = 50) -> float:
 
     images = torch.from_numpy(np.stack(batch)).cuda()
     labels = torch.arange(len(batch), device="cuda") % 1000
-    draws = draw(len(batch), 1.0, 1.0, 0)
-    return cuda_ms(lambda: saliency_mix(images, labels, num_classes=1000, draws=draws), iters)
+    draws = draw(len(batch), cutmix_alpha=1.0, pairing="permutation", seed=0)
+    return cuda_ms(
+        lambda: saliency_mix(images, labels, num_classes=1000, mode="elem", draws=draws), iters
+    )
 
 
 FAMILY_CASES = {
@@ -366,7 +369,7 @@ def check_family(
     import torch
 
     from dali_saliencymix import MixConfig
-    from dali_saliencymix.kernels import draw
+    from dali_saliencymix.numpy import draw
     from dali_saliencymix.torch import mix
 
     cases = [np.stack(batch[:32]), rng.integers(0, 256, (33, 37, 53, 3), dtype=np.uint8)]
@@ -432,7 +435,7 @@ def time_family(batch: list[np.ndarray]) -> list[tuple[str, float, str]]:
     import torch
 
     from dali_saliencymix import MixConfig
-    from dali_saliencymix.kernels import draw
+    from dali_saliencymix.numpy import draw
     from dali_saliencymix.torch import mix
 
     images = torch.from_numpy(np.stack(batch)).cuda()
@@ -464,7 +467,7 @@ def time_family(batch: list[np.ndarray]) -> list[tuple[str, float, str]]:
         },
     }
     for name, kwargs in timed.items():
-        options = MixConfig(num_classes=1000, label_smoothing=0.1, **kwargs)
+        options = MixConfig(num_classes=1000, label_smoothing=0.1, **{"mode": "elem", **kwargs})
         draws = draw(n, options, 0)
         ms = cuda_ms(lambda o=options, d=draws: mix(images, labels, options=o, draws=d))
         rows.append((name, ms, "ours: NHWC uint8, draws given, labels checked on the device"))

@@ -3,7 +3,8 @@
 One Python function per C function, each the only place that C function is called from Python:
 the numpy entry points (``kernels``) and the PyTorch path (``torch``) both go through here.
 Pointers are plain integers (``array.ctypes.data``, ``tensor.data_ptr()``); a failed call raises
-ValueError with the library's message.
+ValueError with the library's message, said by the function the user called (``who``) instead of
+the C entry point.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import ctypes
 from collections.abc import Sequence
 from functools import lru_cache
 
-from dali_saliencymix._libs import KERNELS_NAME, library_path
-from dali_saliencymix.mix_options import MixConfig
+from dali_saliencymix._native.libs import KERNELS_NAME, library_path
+from dali_saliencymix.options import MixConfig
 
 _p, _i32 = ctypes.c_void_p, ctypes.c_int32
 
@@ -89,10 +90,17 @@ def library() -> ctypes.CDLL:
     return lib
 
 
-def check(status: int) -> None:
-    """Raise the library's last error message when a C API call failed."""
+def check(status: int, who: str | None = None) -> None:
+    """Raise the library's last error message when a C API call failed.
+
+    The message starts with the C entry point (``dsm_mix_cpu: ...``); with `who` it names the
+    function the user called instead.
+    """
     if status != 0:
-        raise ValueError(library().dsm_last_error().decode())
+        message = library().dsm_last_error().decode()
+        if who is not None and message.startswith("dsm_"):
+            message = f"{who}:{message.split(':', 1)[1]}" if ":" in message else message
+        raise ValueError(message)
 
 
 def version() -> str:
@@ -106,20 +114,30 @@ def cuda_toolkit_version() -> int:
 
 
 def saliency_cpu(
-    image: int, height: int, width: int, channels: int, out_map: int, float_output: bool
+    image: int,
+    height: int,
+    width: int,
+    channels: int,
+    out_map: int,
+    float_output: bool,
+    who: str | None = None,
 ) -> int:
     """Saliency map of one host image into ``out_map``; returns the row-major peak index."""
     peak = ctypes.c_int64(0)
     check(
         library().dsm_saliency_cpu(
             image, height, width, channels, out_map, int(float_output), ctypes.byref(peak)
-        )
+        ),
+        who,
     )
     return peak.value
 
 
 def saliency_cuda(
-    samples: Sequence[DsmSample] | ctypes.Array, float_output: bool, stream: int | None
+    samples: Sequence[DsmSample] | ctypes.Array,
+    float_output: bool,
+    stream: int | None,
+    who: str | None = None,
 ) -> None:
     """Saliency maps (and peaks) of device images on a CUDA stream (None: the default stream).
 
@@ -127,7 +145,7 @@ def saliency_cuda(
     """
     if not isinstance(samples, ctypes.Array):
         samples = (DsmSample * len(samples))(*samples)
-    check(library().dsm_saliency_cuda(samples, len(samples), int(float_output), stream))
+    check(library().dsm_saliency_cuda(samples, len(samples), int(float_output), stream), who)
 
 
 def mix(
@@ -149,6 +167,7 @@ def mix(
     out_dest_boxes: int | None = None,
     cuda: bool = False,
     stream: int | None = None,
+    who: str | None = None,
 ) -> None:
     """Mix a batch through the C API: ``dsm_mix_cpu``, or ``dsm_mix_cuda`` on a stream.
 
@@ -192,6 +211,6 @@ def mix(
         out_dest_boxes=out_dest_boxes,
     )
     if cuda:
-        check(library().dsm_mix_cuda(ctypes.byref(args), stream))
+        check(library().dsm_mix_cuda(ctypes.byref(args), stream), who)
     else:
-        check(library().dsm_mix_cpu(ctypes.byref(args)))
+        check(library().dsm_mix_cpu(ctypes.byref(args)), who)

@@ -1,22 +1,20 @@
-"""The demo, the preview and the benchmark behind the ``dali-saliencymix`` command."""
+"""The preview: a batch mixed by MixUp, CutMix and SaliencyMix, drawn side by side."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from nvidia.dali import fn, pipeline_def
 
-from dali_saliencymix.dataset import ImageFolder, scan_image_folder
-from dali_saliencymix.kernels import saliency_map
-from dali_saliencymix.mixing import mix as mix_step
-from dali_saliencymix.pipeline import DataPipeline, MixConfig, decode, read_files, train_pipeline
-from dali_saliencymix.preview import MixedBatch, mix_sheet
-
-PHOTO_DIR = Path(__file__).resolve().parent / "data" / "photos"
+from dali_saliencymix.app.pictures import MixedBatch, mix_sheet
+from dali_saliencymix.data.folder import ImageFolder, scan_image_folder
+from dali_saliencymix.numpy import saliency_map
+from dali_saliencymix.ops import mix as mix_step
+from dali_saliencymix.options import MixConfig
+from dali_saliencymix.pipeline.decode import decode
+from dali_saliencymix.pipeline.factories import DataPipeline
+from dali_saliencymix.pipeline.read import read_files
 
 
 def to_numpy(batch: object) -> list[np.ndarray]:
@@ -79,7 +77,7 @@ def preview_pipeline(
         outputs = [images, labels]
         for config in preview_kinds(mix).values():
             mixed, _, boxes, lams, sources, *dest = mix_step(
-                images, labels, **config.op_kwargs(), seed=seed, return_info=True
+                images, labels, config, seed=seed, return_info=True
             )
             outputs += [mixed, boxes, dest[0] if dest else boxes, lams, sources]
         return tuple(outputs)
@@ -135,67 +133,3 @@ def write_preview(
         folder.classes,
         out,
     )
-
-
-def mix_name(mix: MixConfig) -> str:
-    """A short name of a mixing configuration, e.g. ``SaliencyMix (elem)``."""
-    kinds = []
-    if mix.uses_mixup:
-        kinds.append(f"MixUp {mix.mixup_alpha:g}")
-    if mix.uses_cutmix:
-        kinds.append("SaliencyMix" if mix.box == "saliency" else "CutMix")
-    return f"{' + '.join(kinds)} ({mix.mode})"
-
-
-@dataclass
-class BenchRow:
-    """Throughput of one pipeline variant."""
-
-    name: str
-    images_per_second: float
-
-
-def bench_pipelines(
-    root: Path | ImageFolder,
-    *,
-    device_id: int | None,
-    batch_size: int,
-    batches: int,
-    size: int = 224,
-    num_threads: int = 2,
-    mix: MixConfig | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> list[BenchRow]:
-    """Images per second of the training pipeline without and with SaliencyMix (same run)."""
-    if batches < 1 or batch_size < 1 or size < 1:
-        raise ValueError(
-            f"bench: batches, batch size and size must be >= 1, got {batches}, {batch_size}, {size}"
-        )
-    folder = root if isinstance(root, ImageFolder) else scan_image_folder(root)
-    mix = mix or MixConfig(num_classes=folder.num_classes)
-    variants = [
-        ("no mixing", MixConfig(num_classes=mix.num_classes, enabled=False)),
-        (mix_name(mix), mix),
-    ]
-    rows = []
-    for name, config in variants:
-        p = train_pipeline(
-            folder,
-            batch_size=batch_size,
-            num_threads=num_threads,
-            device_id=device_id,
-            crop=size,
-            mix=config,
-        )
-        for _ in range(2):
-            p.run()
-        start = time.perf_counter()
-        for _ in range(batches):
-            outputs = p.run()
-            if progress:
-                progress(1)
-        if device_id is not None:
-            outputs[0].as_cpu()  # wait for the GPU work of the last batch
-        rows.append(BenchRow(name, batches * batch_size / (time.perf_counter() - start)))
-        del p
-    return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from dali_saliencymix._libs import PLUGIN_NAME, build_info, check_dali_version, library_path
+from dali_saliencymix._native.libs import PLUGIN_NAME, build_info, check_dali_version, library_path
 
 
 @lru_cache(maxsize=1)

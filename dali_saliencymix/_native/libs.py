@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 PLUGIN_NAME = "libdali_saliencymix.so"
 KERNELS_NAME = "libdsm_kernels.so"

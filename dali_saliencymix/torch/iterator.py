@@ -1,4 +1,4 @@
-"""PyTorch iterator over SaliencyMix training pipelines: ``(images, soft_targets)`` batches."""
+"""To PyTorch: the iterator over the factories' pipelines, ``(images, soft_targets)`` batches."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from nvidia.dali.pipeline import Pipeline
 from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
-from dali_saliencymix.check import DataError, explain_failure
-from dali_saliencymix.dataset import ImageFolder
-from dali_saliencymix.pipeline import READER, DataPipeline
+from dali_saliencymix.data.decode_check import DataError, explain_failure
+from dali_saliencymix.data.folder import ImageFolder
+from dali_saliencymix.pipeline.factories import DataPipeline
+from dali_saliencymix.pipeline.read import READER
 
 
 class SaliencyMixIterator:
@@ -28,9 +29,10 @@ class SaliencyMixIterator:
 
     The iterator counts epochs (``epoch``; pass ``start_epoch`` when resuming) and reports
     whether they are mixed (``mix_enabled``, from the pipelines' mix-off switch). A file that
-    DALI cannot read or decode mid-epoch raises :class:`~dali_saliencymix.check.DataError`
-    naming the file (see ``dali_saliencymix.check.explain_failure``). Plain DALI pipelines are
-    accepted too (no switch, no file names).
+    DALI cannot read or decode mid-epoch raises
+    :class:`~dali_saliencymix.data.decode_check.DataError` naming the file (see
+    ``dali_saliencymix.data.decode_check.explain_failure``). Plain DALI pipelines are accepted
+    too (no switch, no file names).
     """
 
     def __init__(

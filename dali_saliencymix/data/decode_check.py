@@ -1,11 +1,12 @@
 """Find the files that DALI cannot read or decode, before training; name them when it fails.
 
-``dali-saliencymix check DATA_DIR`` (:func:`check_dataset`) decodes every file of the dataset
-with DALI's own CPU image decoder (``fn.decoders.image``, the decoder the CPU training pipeline
-uses, full image), in batches on all cores, and writes a clean file list plus the list of what it
-excluded and why (see :func:`dali_saliencymix.dataset.write_lists`). A batch that fails is decoded
-again file by file to find the culprits; the reason is DALI's error with the decoder's own message
-(captured from its log), or Pillow's view of the file when the decoder gives none.
+:func:`check_dataset` (the ``dali-saliencymix check DATA_DIR`` command) decodes every file of
+the dataset with DALI's own CPU image decoder (``fn.decoders.image``, the decoder the CPU
+training pipeline uses, full image), in batches on all cores, and writes a clean file list plus
+the list of what it excluded and why (see :func:`dali_saliencymix.data.check_lists.write_lists`). A
+batch that fails is decoded again file by file to find the culprits; the reason is DALI's error
+with the decoder's own message (captured from its log), or Pillow's view of the file when the
+decoder gives none.
 
 :func:`explain_failure` turns a DALI error raised mid-epoch into a message naming the file: DALI
 names it for read errors (``File mapping failed: PATH``) and for decode errors (``Failed to decode
@@ -25,22 +26,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.progress import ProgressColumn, Task
-from rich.text import Text
 
-from dali_saliencymix.dataset import (
-    BadFile,
-    ImageFolder,
-    check_dir,
-    scan_image_folder,
-    write_lists,
-)
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from dali_saliencymix.data.check_lists import check_dir, write_lists
+from dali_saliencymix.data.folder import BadFile, ImageFolder, scan_image_folder
 
 # Files per batch and decoding thread: enough to keep every thread busy, little memory.
 BATCH_PER_THREAD = 8
@@ -176,83 +166,6 @@ def check_dataset(
     report = CheckReport(folder, bad, seconds, threads)
     report.lists = write_lists(folder, bad, out if out is not None else check_dir(root))
     return report
-
-
-def check_command(
-    root: str | Path,
-    console: Console,
-    *,
-    out: str | Path | None = None,
-    num_threads: int | None = None,
-    batch_size: int | None = None,
-) -> int:
-    """The ``check`` command: progress bar, table of excluded files, lists written; exit code.
-
-    Returns 0 when every file decodes, 1 when some were excluded.
-    """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.table import Table
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("scanning", total=None)
-
-        def scanned(folder: ImageFolder) -> None:
-            bar.update(task, description="decoding", total=folder.num_files)
-
-        report = check_dataset(
-            root,
-            out=out,
-            num_threads=num_threads,
-            batch_size=batch_size,
-            progress=lambda k: bar.advance(task, k),
-            on_scanned=scanned,
-        )
-    folder = report.folder
-    console.print(
-        Text(
-            f"checked {report.num_checked} files of {folder.num_classes} classes in "
-            f"{report.seconds:.1f} s ({report.files_per_second:.0f} files/s, "
-            f"{report.num_threads} decoding threads): {len(report.bad)} cannot be used"
-        )
-    )
-    if report.bad:
-        table = Table("file", "reason", title="excluded", show_lines=False)
-        for b in report.bad[:50]:
-            table.add_row(Text(folder.relative(b.path)), Text(b.reason))
-        console.print(table)
-        if len(report.bad) > 50:
-            console.print(Text(f"... and {len(report.bad) - 50} more in the excluded list"))
-    lists = report.lists
-    console.print(
-        Text(
-            f"clean file list: {lists['files']} ({folder.num_files - _decode_bad(report)} "
-            f"files); class names: {lists['classes']}; excluded: {lists['excluded']}"
-        )
-    )
-    if report.bad:
-        console.print(
-            Text(
-                "train without them: python pipelines/train_imagenet.py "
-                f"{root} --skip-bad (or --file-list {lists['files']})"
-            )
-        )
-    return 1 if report.bad else 0
 
 
 def failing_file(message: str) -> str | None:
@@ -404,18 +317,3 @@ class _StderrLog:
         os.close(self._write)
         self._read.close()
         os.unlink(self._name)
-
-
-def _decode_bad(report: CheckReport) -> int:
-    """Excluded files that the scan had listed as readable (the decoding failures)."""
-    listed = set(report.folder.files)
-    return sum(1 for b in report.bad if b.path in listed)
-
-
-class _RateColumn(ProgressColumn):
-    """Rich progress column: files per second."""
-
-    def render(self, task: Task) -> Text:
-        """The rate, or '?' before there is one."""
-        speed = task.finished_speed or task.speed
-        return Text("? files/s" if speed is None else f"{speed:,.0f} files/s")

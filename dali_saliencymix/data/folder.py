@@ -2,8 +2,9 @@
 
 Every pipeline of this package reads exactly the files that :func:`scan_image_folder` (a folder
 of class sub-folders) or :func:`read_file_list` (a ``path label`` list) returns, with their class
-ids: the factories hand that list to ``fn.readers.file``, so the classes and files checked here are
-the ones trained on. The rules, applied here and nowhere else:
+ids: the factories hand that list to ``fn.readers.file``, so the classes and files checked here
+are the ones trained on (:mod:`.load` picks between a folder, a list and WebDataset shards).
+The rules, applied here and nowhere else:
 
 - **Classes** are the sub-folders of the root, sorted by name; class id = position. A symbolic
   link to a folder counts as a class folder. Loose files in the root are not read.
@@ -26,8 +27,6 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from dali_saliencymix.shards import ShardError, ShardSet, is_shard_source, load_shard_set
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -62,11 +61,8 @@ _MAGIC = (
 )
 # The scan reads the first bytes of at most this many files (spread over the dataset).
 MAX_HEADER_CHECKS = 10_000
-# Where `dali-saliencymix check DATA_DIR` writes its lists by default (hidden: never a class).
-CHECK_DIR = ".dali-saliencymix-check"
-FILES_TXT = "files.txt"
+# The class names beside a file list (one per line, in id order), as `check` writes them.
 CLASSES_TXT = "classes.txt"
-EXCLUDED_TXT = "excluded.txt"
 
 
 class DatasetError(ValueError):
@@ -149,7 +145,7 @@ def scan_image_folder(
         classes: the class map to use (the training folder's, for a validation folder): each
             class folder must be one of these names, and gets its id.
         exclude: files to leave out (absolute, or relative to `root`), e.g. those that
-            ``dali-saliencymix check`` listed (:func:`excluded_by_check`).
+            ``dali-saliencymix check`` listed (``check_lists.excluded_by_check``).
         strict: raise DatasetError when a file of a class folder is a broken link, not an
             image by name, or not an image by its first bytes (first 10,000 files, spread);
             otherwise return them in ``rejected``.
@@ -199,7 +195,7 @@ def scan_image_folder(
         raise DatasetError(_rejected_message(folder))
     if not folder.files:
         raise DatasetError(f"{root}: no readable image files are left in {found[:5]}")
-    _check_num_classes(folder, num_classes, "class folders")
+    check_num_classes(folder, num_classes, "class folders")
     return folder
 
 
@@ -258,94 +254,8 @@ def read_file_list(
             "names do not belong together"
         )
     folder.classes = names
-    _check_num_classes(folder, num_classes, "classes")
+    check_num_classes(folder, num_classes, "classes")
     return folder
-
-
-def load_dataset(
-    data_dir: str | Path | ImageFolder | ShardSet | None = None,
-    file_list: str | Path | None = None,
-    *,
-    num_classes: int | None = None,
-    classes: Sequence[str] | None = None,
-    exclude: Iterable[str | Path] = (),
-) -> ImageFolder | ShardSet:
-    """A dataset to read: a class folder, a file list, WebDataset shards, or one already loaded.
-
-    File-list paths are relative to `data_dir`; shards are a folder of ``*.tar`` (as
-    ``dali-saliencymix shards`` writes them) or a tar file. `num_classes` must cover the
-    classes found; `classes` is the training class map (for validation data). `exclude` (files
-    a check listed) applies to folders and lists.
-    """
-    if isinstance(data_dir, ImageFolder):
-        _check_num_classes(data_dir, num_classes, "classes")
-        return data_dir
-    if isinstance(data_dir, ShardSet) or (
-        file_list is None and data_dir is not None and is_shard_source(data_dir)
-    ):
-        if exclude:
-            raise DatasetError(
-                f"{data_dir}: shards are read whole; leave damaged files out when writing them "
-                "(dali-saliencymix check, then shards from the checked folder)"
-            )
-        try:
-            return load_shard_set(data_dir, num_classes=num_classes, classes=classes)
-        except ShardError as err:
-            raise DatasetError(str(err)) from None
-    if file_list is not None:
-        return read_file_list(
-            file_list, data_dir, num_classes=num_classes, classes=classes, exclude=exclude
-        )
-    if data_dir is None:
-        raise ValueError(
-            "give data_dir (a folder of class sub-folders, or of WebDataset shards) or "
-            "file_list (lines of 'path label', paths relative to data_dir when given)"
-        )
-    return scan_image_folder(data_dir, num_classes, classes=classes, exclude=exclude)
-
-
-def check_dir(root: str | Path) -> Path:
-    """The folder where ``dali-saliencymix check ROOT`` writes its lists by default."""
-    return Path(root) / CHECK_DIR
-
-
-def excluded_by_check(root: str | Path, lists: str | Path | None = None) -> list[Path]:
-    """The files that ``dali-saliencymix check`` excluded (its ``excluded.txt``), as paths.
-
-    `lists` is the folder the check wrote to (default: :func:`check_dir` of `root`).
-    """
-    where = Path(lists) if lists is not None else check_dir(root)
-    path = where / EXCLUDED_TXT
-    if not path.is_file():
-        raise DatasetError(
-            f"{path} does not exist: run `dali-saliencymix check {root}` first (it decodes every "
-            "file and lists those that cannot be read)"
-        )
-    return [Path(root) / line.split("\t", 1)[0] for line in path.read_text().splitlines() if line]
-
-
-def write_lists(folder: ImageFolder, bad: Sequence[BadFile], out: str | Path) -> dict[str, Path]:
-    """Write ``files.txt`` (clean list), ``classes.txt`` and ``excluded.txt`` into `out`.
-
-    ``files.txt`` is DALI's file-list format (``path label``, paths relative to the root);
-    ``excluded.txt`` holds ``path<TAB>reason`` lines. Returns the paths written.
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    left_out = {b.path for b in bad}
-    paths = {"files": out / FILES_TXT, "classes": out / CLASSES_TXT, "excluded": out / EXCLUDED_TXT}
-    paths["files"].write_text(
-        "".join(
-            f"{folder.relative(f)} {label}\n"
-            for f, label in zip(folder.files, folder.labels, strict=True)
-            if f not in left_out
-        )
-    )
-    paths["classes"].write_text("".join(f"{name}\n" for name in folder.classes))
-    paths["excluded"].write_text(
-        "".join(f"{folder.relative(b.path)}\t{' '.join(b.reason.split())}\n" for b in bad)
-    )
-    return paths
 
 
 def _class_files(class_dir: Path) -> tuple[list[Path], list[BadFile]]:
@@ -447,7 +357,8 @@ def _rejected_message(folder: ImageFolder) -> str:
     )
 
 
-def _check_num_classes(folder: ImageFolder, num_classes: int | None, noun: str) -> None:
+def check_num_classes(folder: ImageFolder, num_classes: int | None, noun: str) -> None:
+    """Raise DatasetError when `num_classes` is below the classes of `folder`."""
     if num_classes is not None and num_classes < folder.num_classes:
         raise DatasetError(
             f"{folder.root} has {folder.num_classes} {noun} but num_classes is "

@@ -1,7 +1,9 @@
-"""The `dali-saliencymix` command: demo, preview, bench and check.
+"""The `dali-saliencymix` command: demo, preview, bench, check and shards.
 
-Errors (bad data, DALI's messages) are printed as plain text: rich markup is never applied to
-them, so DALI's ``[/opt/dali/...]`` context lines print as they are.
+The library raises typed errors; this module turns them into one line on stderr, naming the
+flag or the file, with exit code 2 for usage errors (bad flags and option values), 1 for data
+that cannot be used, and 130 for Ctrl-C. Errors are printed as plain text: rich markup is never
+applied to them, so DALI's ``[/opt/dali/...]`` context lines print as they are.
 """
 
 from __future__ import annotations
@@ -16,14 +18,35 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from dali_saliencymix.dataset import ImageFolder
-from dali_saliencymix.mix_options import MixConfig, int_at_least
+from dali_saliencymix.app.flags import (
+    add_mix_arguments,
+    int_at_least,
+    mix_config_from_args,
+    option_message,
+)
+from dali_saliencymix.data import PHOTO_DIR
+from dali_saliencymix.data.folder import ImageFolder, scan_image_folder
+from dali_saliencymix.options import MixConfig, OptionError
 
 console = Console()
-
+errors = Console(stderr=True)
 
 _positive_int = int_at_least(1)
 _non_negative_int = int_at_least(0)
+
+# What the preview's picture takes from the flags; it shows every kind, every sample mixed.
+PREVIEW_FIELDS = (
+    "mixup_alpha",
+    "cutmix_alpha",
+    "cutmix_minmax",
+    "label_smoothing",
+    "placement",
+    "label_weights",
+)
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used (exit code 2)."""
 
 
 def _gpu_device_id(device: str) -> int | None:
@@ -37,19 +60,8 @@ def _gpu_device_id(device: str) -> int | None:
     except Exception:  # noqa: BLE001 - any failure means no usable GPU
         available = False
     if device == "gpu" and not available:
-        raise SystemExit("dali-saliencymix: --device gpu asked for, but no CUDA GPU is available")
+        raise UsageError("--device gpu asked for, but no CUDA GPU is available")
     return 0 if available else None
-
-
-# What the preview's picture takes from the flags; it shows every kind, every sample mixed.
-PREVIEW_FIELDS = (
-    "mixup_alpha",
-    "cutmix_alpha",
-    "cutmix_minmax",
-    "label_smoothing",
-    "placement",
-    "label_weights",
-)
 
 
 def _dataset_and_mix(args: argparse.Namespace, root: str | Path) -> tuple[ImageFolder, MixConfig]:
@@ -57,12 +69,10 @@ def _dataset_and_mix(args: argparse.Namespace, root: str | Path) -> tuple[ImageF
 
     demo and bench compare mixing with no mixing, so they refuse flags that switch it off.
     """
-    from dali_saliencymix.dataset import scan_image_folder
-
     folder = scan_image_folder(root, args.num_classes)
-    mix = MixConfig.from_args(args, folder.num_classes)
-    if not mix.enabled and args.command in ("demo", "bench"):
-        raise ValueError(
+    mix = mix_config_from_args(args, folder.num_classes, f"dali-saliencymix {args.command}")
+    if not mix.enabled:
+        raise UsageError(
             "--mixup and --cutmix are both 0, so nothing would be mixed: give --cutmix 1.0 "
             "(SaliencyMix), --mixup 0.8, or both"
         )
@@ -84,9 +94,9 @@ def _bench_table(rows: list, title: str) -> Table:
 
 
 def _run_bench(
-    root: object, device_id: int | None, batch_size: int, batches: int, size: int, mix: object
+    root: ImageFolder, device_id: int | None, batch_size: int, batches: int, size: int, mix: object
 ) -> list:
-    from dali_saliencymix.demo import bench_pipelines
+    from dali_saliencymix.app.bench import bench_pipelines
 
     with Progress(
         TextColumn("{task.description}"),
@@ -110,7 +120,8 @@ def _run_bench(
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The shipped photos through the training pipeline: a preview picture and a throughput line."""
-    from dali_saliencymix.demo import PHOTO_DIR, mix_name, write_preview
+    from dali_saliencymix.app.bench import mix_name
+    from dali_saliencymix.app.preview import write_preview
 
     device_id = _gpu_device_id(args.device)
     folder, mix = _dataset_and_mix(args, PHOTO_DIR)
@@ -147,7 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """A grid of mixed images from DATA_DIR, captions named by the dataset's class map."""
-    from dali_saliencymix.demo import write_preview
+    from dali_saliencymix.app.preview import write_preview
 
     folder, mix = _dataset_and_mix(args, args.data_dir)
     with console.status(f"Mixing {args.batch_size} images from {folder.root}..."):
@@ -172,8 +183,6 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Images per second of the training pipeline with and without mixing."""
-    from dali_saliencymix.demo import PHOTO_DIR
-
     folder, mix = _dataset_and_mix(args, Path(args.data_dir) if args.data_dir else PHOTO_DIR)
     device_id = _gpu_device_id(args.device)
     rows = _run_bench(folder, device_id, args.batch_size, args.batches, args.size, mix)
@@ -189,7 +198,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Decode every file of DATA_DIR; list what cannot be used; write a clean file list."""
-    from dali_saliencymix.check import check_command
+    from dali_saliencymix.app.check import check_command
 
     return check_command(
         args.data_dir,
@@ -202,8 +211,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_shards(args: argparse.Namespace) -> int:
     """Write WebDataset tar shards of DATA_DIR into OUT_DIR."""
-    from dali_saliencymix.dataset import load_dataset
-    from dali_saliencymix.shards import shards_command
+    from dali_saliencymix.app.shards import shards_command
+    from dali_saliencymix.data.load import load_dataset
 
     classes = load_dataset(args.classes_from).classes if args.classes_from else None
     shards_command(
@@ -217,10 +226,6 @@ def cmd_shards(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_mix_options(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
-    MixConfig.add_arguments(parser, only=only)  # timm's flags, SaliencyMix's defaults
-
-
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=_positive_int, default=224, help="crop size")
     parser.add_argument(
@@ -231,33 +236,31 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Argument parser with one sub-command per task."""
-    parser = argparse.ArgumentParser(
-        prog="dali-saliencymix",
-        description="SaliencyMix as an NVIDIA DALI operator plugin.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_demo(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser(
         "demo",
-        help="the shipped photos through the training pipeline: a "
-        "preview picture and a throughput line",
+        help="the shipped photos through the training pipeline: a preview picture and a "
+        "throughput line",
     )
     demo.add_argument("--out", default="out/demo.png", help="PNG to write (default: %(default)s)")
     demo.add_argument("--batches", type=_positive_int, default=10, help="batches to time")
-    _add_mix_options(demo)
+    add_mix_arguments(demo)
     _add_pipeline_options(demo)
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_preview(sub: argparse._SubParsersAction) -> None:
     preview = sub.add_parser("preview", help="a grid of mixed images from DATA_DIR")
     preview.add_argument("data_dir", help="folder of class sub-folders of images")
     preview.add_argument("--out", required=True, help="PNG to write")
     preview.add_argument("--batch-size", type=_positive_int, default=8, help="images in the grid")
     preview.add_argument("--seed", type=_non_negative_int, default=1)
-    _add_mix_options(preview, PREVIEW_FIELDS)
+    add_mix_arguments(preview, only=PREVIEW_FIELDS)
     _add_pipeline_options(preview)
     preview.set_defaults(func=cmd_preview)
 
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser(
         "bench", help="images/s of the training pipeline with and without mixing"
     )
@@ -269,10 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--batch-size", type=_positive_int, default=32)
     bench.add_argument("--batches", type=_positive_int, default=20)
-    _add_mix_options(bench)
+    add_mix_arguments(bench)
     _add_pipeline_options(bench)
     bench.set_defaults(func=cmd_bench)
 
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser(
         "check",
         help="decode every file of DATA_DIR with DALI's decoder; list the files that cannot be "
@@ -296,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_check)
 
+
+def _add_shards(sub: argparse._SubParsersAction) -> None:
     shards = sub.add_parser(
         "shards",
         help="write WebDataset tar shards of DATA_DIR into OUT_DIR, in the class map's ids",
@@ -323,17 +330,40 @@ def build_parser() -> argparse.ArgumentParser:
         "a buffer, so they are written shuffled; default: %(default)s)",
     )
     shards.set_defaults(func=cmd_shards)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser with one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="dali-saliencymix",
+        description="SaliencyMix as an NVIDIA DALI operator plugin.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_demo, _add_preview, _add_bench, _add_check, _add_shards):
+        add(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `dali-saliencymix` console command."""
+    """Entry point of the `dali-saliencymix` console command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    where = f"dali-saliencymix {args.command}"
     try:
         return args.func(args)
+    except OptionError as err:
+        return _fail(option_message(err.named(where)), 2)
+    except UsageError as err:
+        return _fail(f"{where}: {err}", 2)
+    except KeyboardInterrupt:
+        return _fail(f"{where}: interrupted (Ctrl-C)", 130)
     except (ImportError, RuntimeError, ValueError, OSError) as err:
-        console.print(Text(f"dali-saliencymix {args.command}: {err}", style="red"))
-        return 1
+        return _fail(f"{where}: {err}", 1)
+
+
+def _fail(message: str, code: int) -> int:
+    """Print one line (plain text, no markup) on stderr; return the exit code."""
+    errors.print(Text(" ".join(message.split()), style="red"), soft_wrap=True)
+    return code
 
 
 if __name__ == "__main__":

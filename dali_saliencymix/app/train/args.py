@@ -1,0 +1,70 @@
+"""The trainer's command line: data, model, optimiser, mixing (timm's flags) and checkpoints."""
+
+from __future__ import annotations
+
+import argparse
+
+from dali_saliencymix.app.flags import add_mix_arguments
+
+DESCRIPTION = "ImageNet training with DALI and SaliencyMix, ready for torchrun."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The trainer's argument parser."""
+    p = argparse.ArgumentParser(prog="train_imagenet.py", description=DESCRIPTION)
+    _add_data(p)
+    _add_optimisation(p)
+    # Mixing: timm's train.py flags with MixConfig's defaults (SaliencyMix; --cutmix 0 with
+    # --mixup 0 trains without mixing), plus --cutmix-box and --mixup-pairing.
+    add_mix_arguments(p, training=True)
+    p.add_argument(
+        "--save",
+        default=None,
+        help="checkpoint file written after every epoch ('{epoch}' in the name "
+        "keeps one file per epoch)",
+    )
+    p.add_argument("--resume", default=None, help="checkpoint file to continue from")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no epoch lines")
+    return p
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data_dir", help="training folder of class sub-folders (or of shards)")
+    p.add_argument(
+        "--val-dir",
+        default=None,
+        help="validation folder of class sub-folders (read with the training class map)",
+    )
+    p.add_argument(
+        "--file-list",
+        default=None,
+        help="train on the files of this list ('path label' lines, paths relative to "
+        "DATA_DIR), e.g. the files.txt that `dali-saliencymix check` writes",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out the files that `dali-saliencymix check DATA_DIR` (and VAL_DIR) listed "
+        "as unreadable (its default output, DIR/.dali-saliencymix-check/excluded.txt)",
+    )
+    p.add_argument("--workers", type=int, default=4, help="DALI CPU threads per rank")
+    p.add_argument("--crop", type=int, default=224)
+
+
+def _add_optimisation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arch", default="resnet50", help="'tiny' or a torchvision model name")
+    p.add_argument("--epochs", type=int, default=90)
+    p.add_argument("--batch-size", type=int, default=256, help="per rank")
+    p.add_argument("--lr", type=float, default=None, help="default: 0.1 x batch x world / 256")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup-epochs", type=float, default=5.0)
+    p.add_argument("--seed", type=int, default=0, help="rank r uses seed + r")
+    p.add_argument("--cpu", action="store_true", help="CPU only (DALI on the CPU, gloo)")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
+    p.add_argument("--no-channels-last", action="store_true")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The trainer's arguments (argparse exits with code 2 on a malformed command line)."""
+    return build_parser().parse_args(argv)

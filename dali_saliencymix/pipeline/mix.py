@@ -1,0 +1,76 @@
+"""Mix and labels: the mixing family on a batch, or one-hot targets, a DALI graph step.
+
+:func:`mix_labels` turns images and class ids into mixed images and soft targets
+(``dali_saliencymix.mix``), switched off from an epoch on by a :class:`MixSwitch`; or into one-hot
+targets; or leaves the class ids (validation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from nvidia.dali import fn
+from nvidia.dali.data_node import DataNode
+
+from dali_saliencymix.ops import mix as mix_step
+from dali_saliencymix.options import MixConfig
+
+
+class MixSwitch:
+    """External-source callback: 1 while mixing is on, 0 from `mix_off_epoch` on.
+
+    The epoch is derived from the pipeline's iteration index (restored by DALI checkpoints) and
+    the number of iterations per epoch, which is exact because the reader pads its last batch.
+    Prefetched batches therefore switch at the right epoch, not a few batches late.
+    """
+
+    def __init__(self, batch_size: int, mix_off_epoch: int | None) -> None:
+        self.batch_size = batch_size
+        self.mix_off_epoch = mix_off_epoch
+        self.iterations_per_epoch: int | None = None
+
+    def epoch_of(self, iteration: int) -> int:
+        """Epoch (from 0) of a pipeline iteration."""
+        if not self.iterations_per_epoch:
+            raise RuntimeError("MixSwitch: iterations_per_epoch is not set (pipeline not built)")
+        return iteration // self.iterations_per_epoch
+
+    def enabled(self, iteration: int) -> bool:
+        """Whether the batch of this pipeline iteration is mixed."""
+        return self.mix_off_epoch is None or self.epoch_of(iteration) < self.mix_off_epoch
+
+    def enabled_in_epoch(self, epoch: int) -> bool:
+        """Whether the batches of an epoch (from 0) are mixed."""
+        return self.mix_off_epoch is None or epoch < self.mix_off_epoch
+
+    def __call__(self, info: object) -> list[np.ndarray]:
+        """Per-sample flags of one batch (DALI calls this with a BatchInfo)."""
+        flag = np.array(1 if self.enabled(int(info.iteration)) else 0, dtype=np.int32)
+        return [flag] * self.batch_size
+
+
+def mix_labels(
+    images: DataNode,
+    labels: DataNode,
+    mix: MixConfig | None,
+    switch: MixSwitch | None = None,
+) -> tuple[DataNode, DataNode]:
+    """Graph step: mixed images and soft targets, one-hot targets, or class ids.
+
+    ``mix.enabled``: the mixing family (``dali_saliencymix.mix``: SaliencyMix, CutMix, MixUp as
+    configured), switched per batch by `switch` (the mix-off epoch); ``mix`` disabled: one-hot
+    float targets of ``mix.num_classes``, smoothed by ``mix.label_smoothing`` as timm does, with
+    the class ids checked; ``mix=None``: the class ids as scalars (unchecked: check them where
+    they are used, as the trainer's evaluation does).
+    """
+    if mix is not None and mix.enabled:
+        enabled = None
+        if switch is not None:
+            enabled = fn.external_source(source=switch, batch=True, batch_info=True)
+        return mix_step(images, labels, mix, enabled=enabled)
+    if mix is not None:
+        # The operator with every coin flip 0: no pixel moves, the targets are the smoothed
+        # one-hots, and every class id is checked (fn.one_hot would turn an id outside
+        # [0, num_classes), e.g. a shard's malformed label, into a silent row of zeros).
+        never = mix.replace(prob=0.0, enabled=True, mix_off_epoch=None)
+        return mix_step(images, labels, never)
+    return images, fn.reshape(labels, shape=[])

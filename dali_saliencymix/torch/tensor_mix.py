@@ -1,0 +1,183 @@
+"""The torch front end: the mixing family on uint8 NHWC tensors, CPU or CUDA, without DALI.
+
+``mix`` is timm's MixUp / CutMix (random box) and SaliencyMix (saliency box) with
+``MixConfig``'s options and defaults; ``saliency_mix`` is the SaliencyMix paper's preset. CUDA
+tensors are processed on the current CUDA stream (the random draws are made on the host with
+numpy and copied with the launch). Semantics and outputs equal ``fn.saliency_mix``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+import torch
+
+from dali_saliencymix._native import c_api
+from dali_saliencymix.numpy import DrawArrays, MixDraws, draw, label_arrays
+from dali_saliencymix.options import MixConfig, resolve_options, saliency_mix_options
+
+
+def mix(
+    images: torch.Tensor,
+    labels: torch.Tensor | np.ndarray,
+    options: MixConfig | None = None,
+    *,
+    draws: MixDraws | None = None,
+    seed: int | np.random.Generator | None = None,
+    return_info: bool = False,
+    **fields: Any,
+) -> tuple[torch.Tensor, ...]:
+    """MixUp / CutMix / SaliencyMix of a uint8 NHWC batch (CPU or CUDA), timm's ``Mixup``.
+
+    Args:
+        images: uint8 tensor (N, H, W, C) with C = 1 or 3 (RGB), on the CPU or a CUDA device.
+        labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes); a
+            tensor (CPU or on the device of ``images``) or a numpy array.
+        options: the mixing options; or give them as keywords (``MixConfig``'s fields, e.g.
+            ``num_classes=1000, mixup_alpha=0.8, box="random"``), not both.
+        draws: explicit draws (e.g. to reproduce a batch); by default drawn with timm's
+            distributions for the options (``dali_saliencymix.numpy.draw``).
+        seed: seed or numpy Generator for the draws.
+        return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2) in the source, lams (N,)
+            and sources (N,); with ``placement="target_background"`` also the destination
+            boxes (N, 4) int32, where each patch went in the target (zeros when none).
+        **fields: ``MixConfig``'s fields, when ``options`` is not given.
+
+    Returns:
+        ``(images, soft_labels)``, ``(images, soft_labels, boxes, lams, sources)``, or with
+        ``placement="target_background"`` ``(images, soft_labels, boxes, lams, sources,
+        dest_boxes)`` (as ``fn.saliency_mix``), on the device of ``images``. An empty batch
+        (N = 0) gives empty outputs of those shapes.
+
+    """
+    options = resolve_options(options, fields, "torch.mix")
+    return _mix(images, labels, options, draws, seed, return_info, "torch.mix")
+
+
+def saliency_mix(
+    images: torch.Tensor,
+    labels: torch.Tensor | np.ndarray,
+    options: MixConfig | None = None,
+    *,
+    alpha: float | None = None,
+    draws: MixDraws | None = None,
+    seed: int | np.random.Generator | None = None,
+    return_info: bool = False,
+    **fields: Any,
+) -> tuple[torch.Tensor, ...]:
+    """SaliencyMix, the paper's preset of :func:`mix` (as ``dali_saliencymix.saliency_mix``).
+
+    CutMix only, boxes on the source's saliency peak, random partners, one draw per batch
+    (``mode="batch"``; ``"elem"`` gives each sample its own). ``alpha`` is the former name of
+    ``cutmix_alpha``. Arguments and outputs as :func:`mix`.
+    """
+    options = saliency_mix_options(options, fields, "torch.saliency_mix", alpha)
+    return _mix(images, labels, options, draws, seed, return_info, "torch.saliency_mix")
+
+
+def _mix(
+    images: torch.Tensor,
+    labels: torch.Tensor | np.ndarray,
+    options: MixConfig,
+    draws: MixDraws | None,
+    seed: int | np.random.Generator | None,
+    return_info: bool,
+    who: str,
+) -> tuple[torch.Tensor, ...]:
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(
+            f"{who}: images: expected a uint8 NHWC tensor, got {images.dtype} of shape "
+            f"{tuple(images.shape)}"
+        )
+    device = images.device
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"{who}: images must be on the CPU or a CUDA device, got {device}")
+    n, h, w, c = images.shape
+    labels = torch.as_tensor(labels)
+    arrays = DrawArrays.of(draws if draws is not None else draw(n, options, seed), n, who)
+    images = images.contiguous()
+    out_images = torch.empty_like(images)
+    out_labels = torch.empty((n, options.num_classes), dtype=torch.float32, device=device)
+    boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
+    lams = torch.empty((n,), dtype=torch.float32, device=device)
+    dest_boxes = torch.empty((n, 4), dtype=torch.int32, device=device)
+    cuda = device.type == "cuda"
+    if cuda:
+        ids, soft = None, _soft_labels_on(labels, n, options.num_classes, device, who)
+    else:
+        ids, soft = label_arrays(labels.numpy(), n, options.num_classes, f"{who}: labels")
+    if n:
+        with torch.cuda.device(device) if cuda else contextlib.nullcontext():
+            c_api.mix(
+                images=images.data_ptr(),
+                shape=(n, h, w, c),
+                label_ids=None if ids is None else ids.ctypes.data,
+                soft_labels=_pointer(soft),
+                options=options,
+                **arrays.pointers(),
+                out_images=out_images.data_ptr(),
+                out_labels=out_labels.data_ptr(),
+                out_boxes=boxes.data_ptr(),
+                out_lam=lams.data_ptr(),
+                out_dest_boxes=dest_boxes.data_ptr(),
+                cuda=cuda,
+                stream=torch.cuda.current_stream(device).cuda_stream if cuda else None,
+                who=who,
+            )
+    if not return_info:
+        return out_images, out_labels
+    sources = torch.from_numpy(arrays.source.copy())
+    if cuda:
+        sources = sources.pin_memory().to(device, non_blocking=True)
+    if options.placement == "target_background":
+        return out_images, out_labels, boxes, lams, sources, dest_boxes
+    return out_images, out_labels, boxes, lams, sources
+
+
+def _pointer(array: np.ndarray | torch.Tensor | None) -> int | None:
+    if array is None:
+        return None
+    return array.data_ptr() if isinstance(array, torch.Tensor) else array.ctypes.data
+
+
+def _soft_labels_on(
+    labels: torch.Tensor, n: int, num_classes: int, device: torch.device, who: str
+) -> torch.Tensor:
+    """Float32 (N, C) labels on the device; class ids become exact one-hots there.
+
+    Host labels are checked on the host (``label_arrays``) and copied without blocking. Device
+    labels are checked on the device (class ids in [0, num_classes), soft labels finite and
+    >= 0), which waits for the device once.
+    """
+    what = f"{who}: labels"
+    if labels.device.type == "cpu":
+        ids, soft = label_arrays(labels.numpy(), n, num_classes, what)
+        host = torch.from_numpy(soft if ids is None else ids)
+        labels = host.pin_memory().to(device, non_blocking=True)
+    else:
+        labels = labels.to(device)
+        soft = labels.dtype.is_floating_point
+        if soft and tuple(labels.shape) != (n, num_classes):
+            raise ValueError(
+                f"{what}: expected soft labels of shape ({n}, {num_classes}), got "
+                f"{tuple(labels.shape)}"
+            )
+        if not soft and labels.numel() != n:
+            raise ValueError(f"{what}: expected {n} class ids, got shape {tuple(labels.shape)}")
+        bad = ~(labels >= 0) | (~torch.isfinite(labels) if soft else labels >= num_classes)
+        if bool(bad.any()):
+            where = [int(v) for v in bad.nonzero()[0]]
+            value = labels[tuple(where)].item()
+            raise ValueError(
+                f"{what}: sample {where[0]} has "
+                + (
+                    f"weight {value} at class {where[1]}, expected a finite value >= 0"
+                    if soft
+                    else f"class {value}, expected 0 <= label < num_classes = {num_classes}"
+                )
+            )
+    if labels.dtype.is_floating_point:
+        return labels.float().contiguous()
+    return torch.nn.functional.one_hot(labels.reshape(-1).long(), num_classes).float()

@@ -10,8 +10,8 @@
 
 #include "../checks/image_checks.h"
 #include "../checks/mix_checks.h"
-#include "../kernels/fine_grained_saliency_cpu.h"
-#include "../kernels/saliency_mix_cpu.h"
+#include "../saliency/fine_grained_saliency_cpu.h"
+#include "../mix/mix_cpu.h"
 #if DSM_WITH_CUDA
 #include <cuda_runtime_api.h>
 
@@ -19,8 +19,8 @@
 #include <mutex>
 
 #include "../checks/cuda_driver_check.h"
-#include "../kernels/fine_grained_saliency_cuda.h"
-#include "../kernels/saliency_mix_cuda.h"
+#include "../saliency/fine_grained_saliency_cuda.h"
+#include "../mix/mix_cuda.h"
 #endif
 
 #ifndef DSM_VERSION

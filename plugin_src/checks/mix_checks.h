@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "../kernels/saliency_mix_batch.h"
+#include "../mix/plan.h"
 #include "image_checks.h"
 
 namespace dsm {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "../checks/image_checks.h"
-#include "../kernels/fine_grained_saliency_cpu.h"
+#include "../saliency/fine_grained_saliency_cpu.h"
 
 namespace dali {
 

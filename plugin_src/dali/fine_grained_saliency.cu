@@ -6,7 +6,7 @@
 #include "dali/kernels/dynamic_scratchpad.h"
 #include "fine_grained_saliency.h"
 #include "../checks/cuda_driver_check.h"
-#include "../kernels/fine_grained_saliency_cuda.h"
+#include "../saliency/fine_grained_saliency_cuda.h"
 
 namespace dali {
 

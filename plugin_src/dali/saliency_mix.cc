@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "../checks/mix_checks.h"
-#include "../kernels/saliency_mix_cpu.h"
+#include "../mix/mix_cpu.h"
 #include "dali/core/float16.h"
 
 namespace dali {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "../checks/cuda_driver_check.h"
-#include "../kernels/saliency_mix_cuda.h"
+#include "../mix/mix_cuda.h"
 #include "dali/core/cuda_error.h"
 #include "dali/kernels/dynamic_scratchpad.h"
 #include "saliency_mix.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/saliency_mix_batch.h"
+#include "../mix/plan.h"
 #include "dali/pipeline/operator/checkpointing/stateless_operator.h"
 #include "dali/pipeline/operator/operator.h"
 

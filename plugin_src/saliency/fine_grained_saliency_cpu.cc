@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "fine_grained_saliency_math.h"
-#include "target_clones.h"  // the hot loops get AVX-512 / AVX2 clones on x86-64
+#include "../common/target_clones.h"  // the hot loops get AVX-512 / AVX2 clones on x86-64
 
 
 namespace dsm {

@@ -1,14 +1,14 @@
 // The mixing family on the CPU (MixUp, CutMix with a random or saliency box): saliency peaks,
 // decisions, paste or blend, and soft labels for a batch, the same steps as the CUDA path
-// (saliency_mix_cuda.h). The caller chooses the parallelism: DALI's thread
-// pool in the operator, one thread in the C API.
+// (mix_cuda.h). The caller chooses the parallelism: DALI's thread pool in the operator, one
+// thread in the C API.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 
-#include "mix_math.h"
-#include "saliency_mix_batch.h"
+#include "box.h"
+#include "plan.h"
 
 namespace dsm {
 
@@ -23,7 +23,7 @@ void SerialFor(int count, int64_t cost, const std::function<void(int)> &body);
 
 /// Mixes a batch: the saliency peaks of the images that applied saliency boxes are centred on
 /// (and the maps of the images whose masses content-aware CutMix reads), then per sample the
-/// decision (mix_math.h: DecideMix; ContentAwareCpu), the paste (CutMix) or blend (MixUp),
+/// decision (box.h: DecideMix; ContentAwareCpu), the paste (CutMix) or blend (MixUp),
 /// the soft label, and the optional outputs. Arguments must be valid (checks/mix_checks.h: CheckMixArguments). Throws
 /// std::bad_alloc when scratch memory cannot be had.
 void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,

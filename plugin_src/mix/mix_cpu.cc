@@ -1,13 +1,16 @@
-// The mixing family on the CPU (see saliency_mix_cpu.h).
-#include "saliency_mix_cpu.h"
+// The mixing family on the CPU (see mix_cpu.h).
+#include "mix_cpu.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include "fine_grained_saliency_cpu.h"
-#include "target_clones.h"  // the blend loop gets AVX-512 / AVX2 clones on x86-64
+#include "../saliency/fine_grained_saliency_cpu.h"
+#include "blend.h"
+#include "labels.h"
+#include "placement.h"
+#include "../common/target_clones.h"  // the blend loop gets AVX-512 / AVX2 clones on x86-64
 
 
 namespace dsm {

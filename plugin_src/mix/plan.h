@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "mix_math.h"
+#include "box.h"
 
 namespace dsm {
 
@@ -50,7 +50,7 @@ struct MixConfig {
   /// Whether a CutMix event reads saliency masses (placement or weights by content).
   bool ContentAware() const { return target_background || saliency_weights; }
 
-  /// The per-batch constants of the per-sample decision (mix_math.h).
+  /// The per-batch constants of the per-sample decision (box.h).
   MixRule Rule() const {
     MixRule r;
     r.height = height;

@@ -1,15 +1,18 @@
 // The mixing family on CUDA: saliency (peaks, and the maps that content-aware CutMix reads) ->
 // int64 integral images of those maps -> decide (box, lam, kind) -> place and weigh by content
 // -> paste or blend -> labels.
-#include "saliency_mix_cuda.h"
+#include "mix_cuda.h"
 
 #include <algorithm>
 #include <climits>
 #include <vector>
 
-#include "cuda_try.h"
-#include "fine_grained_saliency_cuda.h"
-#include "mix_math.h"
+#include "../common/cuda_try.h"
+#include "../saliency/fine_grained_saliency_cuda.h"
+#include "blend.h"
+#include "box.h"
+#include "labels.h"
+#include "placement.h"
 
 namespace dsm {
 namespace {

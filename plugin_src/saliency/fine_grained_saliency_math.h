@@ -10,11 +10,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DSM_HD __host__ __device__ __forceinline__
-#else
-#define DSM_HD inline
-#endif
+#include "../common/exact_float.h"
 
 namespace dsm {
 
@@ -42,46 +38,6 @@ DSM_HD int Reflect101(int i, int n) {
 /// bit-exact 8-bit GaussianBlur: round half up.
 DSM_HD uint8_t RoundBlur(uint32_t weighted_sum) {
   return static_cast<uint8_t>((weighted_sum + 8u) >> 4);
-}
-
-DSM_HD float AddF(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
-DSM_HD float SubF(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-
-DSM_HD float DivF(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-
-DSM_HD double MulD(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
-DSM_HD double DivD(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __ddiv_rn(a, b);
-#else
-  return a / b;
-#endif
 }
 
 /// Box sum from four corners of the float32 integral image, in OpenCV's order:

@@ -1,8 +1,8 @@
 // The mixing family on an NVIDIA GPU (MixUp, CutMix with a random or saliency box): saliency
 // peaks, decisions, paste or blend, and soft labels for a batch, stream-ordered, identical to the
-// CPU path (saliency_mix_cpu.h): the same plan (PlanMix), the same governing-draw and peak-image
-// rules (saliency_mix_batch.h), the same arithmetic (mix_math.h), placement and weights by
-// content included (integral images and the grid search on the device).
+// CPU path (mix_cpu.h): the same plan (PlanMix), the same governing-draw and peak-image rules
+// (plan.h), the same arithmetic (box.h, placement.h, blend.h, labels.h), placement and weights
+// by content included (integral images and the grid search on the device).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "saliency_mix_batch.h"
+#include "plan.h"
 
 namespace dsm {
 

@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "cuda_try.h"
+#include "../common/cuda_try.h"
 #include "fine_grained_saliency_math.h"
 
 namespace dsm {

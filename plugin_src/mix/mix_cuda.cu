@@ -7,7 +7,9 @@
 #include <climits>
 #include <vector>
 
+#include "../common/cuda_layout.h"
 #include "../common/cuda_try.h"
+#include "../common/integral_image.cuh"
 #include "../saliency/fine_grained_saliency_cuda.h"
 #include "blend.h"
 #include "box.h"
@@ -16,9 +18,6 @@
 
 namespace dsm {
 namespace {
-
-constexpr size_t kAlign = 256;
-size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 /// Bytes of one int64 integral image of an H x W map ((H + 1) x (W + 1)), aligned.
 size_t IntegralBytes(const MixConfig &c) {
@@ -69,53 +68,18 @@ __global__ void DecideKernel(MixDesc *descs, int n, MixRule rule, bool write_out
 }
 
 /// Row prefix sums of the maps (blockIdx.y: the map), one warp per row:
-/// integral[y + 1][x + 1] = map[y][0] + ... + map[y][x], integral[y + 1][0] = 0. A row sums to
-/// at most 255 * 65,793 < 2^32: exact in uint32.
+/// integral[y + 1][x + 1] = map[y][0] + ... + map[y][x], integral[y + 1][0] = 0 (exact).
 __global__ void IntegralRowKernel(const uint8_t *maps, size_t map_pitch, int64_t *integrals,
                                   size_t integral_pitch, int height, int width) {
-  const uint8_t *map = maps + blockIdx.y * map_pitch;
-  int64_t *integral = integrals + blockIdx.y * integral_pitch;
-  const int64_t stride = static_cast<int64_t>(width) + 1;
-  const int lane = threadIdx.x & 31;
-  const int warps_per_block = blockDim.x / 32;
-  for (int y = blockIdx.x * warps_per_block + threadIdx.x / 32; y < height;
-       y += gridDim.x * warps_per_block) {
-    const uint8_t *m = map + static_cast<int64_t>(y) * width;
-    int64_t *out = integral + (static_cast<int64_t>(y) + 1) * stride;
-    if (lane == 0) out[0] = 0;
-    uint32_t carry = 0;
-    for (int x0 = 0; x0 < width; x0 += 32) {
-      const int x = x0 + lane;
-      uint32_t v = x < width ? m[x] : 0u;
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const uint32_t t = __shfl_up_sync(0xFFFFFFFFu, v, o);
-        if (lane >= o) v += t;
-      }
-      v += carry;
-      if (x < width) out[x + 1] = static_cast<int64_t>(v);
-      carry = __shfl_sync(0xFFFFFFFFu, v, 31);
-    }
-  }
+  RowPrefixSums(maps + blockIdx.y * map_pitch, integrals + blockIdx.y * integral_pitch, height,
+                width);
 }
 
 /// Column accumulation of the row prefix sums (blockIdx.y: the map), a thread per column, top to
 /// bottom, in int64 (exact): integral[0][x] = 0, integral[y + 1][x] += integral[y][x].
 __global__ void IntegralColumnKernel(int64_t *integrals, size_t integral_pitch, int height,
                                      int width) {
-  int64_t *integral = integrals + blockIdx.y * integral_pitch;
-  const int64_t stride = static_cast<int64_t>(width) + 1;
-  for (int64_t x = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; x < stride;
-       x += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    int64_t acc = 0;
-    integral[x] = 0;
-    int64_t *p = integral + x;
-    for (int y = 1; y <= height; ++y) {
-      p += stride;
-      acc += *p;
-      *p = acc;
-    }
-  }
+  ColumnPrefixSums(integrals + blockIdx.y * integral_pitch, height, width);
 }
 
 constexpr int kContentThreads = 256;
@@ -266,7 +230,6 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   auto *host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
   const MixDraw *draws = l.mix.draws.data();
   const std::vector<int> &map_slot = l.mix.map_slot;
-  constexpr int kMaxGridY = 65535;
 
   // 1. Saliency maps and peaks of the images that applied saliency boxes are centred on or
   //    whose masses content-aware CutMix reads.

@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "../common/cuda_layout.h"
 #include "../common/cuda_try.h"
+#include "../common/integral_image.cuh"
 #include "fine_grained_saliency_math.h"
 
 namespace dsm {
@@ -22,9 +24,6 @@ namespace {
 
 constexpr int kBlock = 256;
 constexpr int kMaxBlocksPerSample = 512;
-constexpr size_t kAlign = 256;
-
-size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 /// Per-image statistics reduced with atomics; zeroed before each run.
 struct SampleStats {
@@ -109,44 +108,13 @@ __global__ void BlurKernel(const SampleDesc *descs) {
 /// Row prefix sums: one warp per row; writes integral[y+1][x+1] = sum(gray[y][0..x]) (exact).
 __global__ void RowPrefixKernel(const SampleDesc *descs) {
   const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
-  const int h = d.io.height, w = d.io.width, stride = w + 1;
-  const int lane = threadIdx.x & 31;
-  const int warps_per_block = blockDim.x / 32;
-  for (int y = blockIdx.x * warps_per_block + threadIdx.x / 32; y < h;
-       y += gridDim.x * warps_per_block) {
-    const uint8_t *g = d.gray + static_cast<int64_t>(y) * w;
-    float *out = d.integral + static_cast<int64_t>(y + 1) * stride;
-    if (lane == 0) out[0] = 0.0f;
-    uint32_t carry = 0;
-    for (int x0 = 0; x0 < w; x0 += 32) {
-      const int x = x0 + lane;
-      uint32_t v = x < w ? g[x] : 0u;
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const uint32_t t = __shfl_up_sync(0xFFFFFFFFu, v, o);
-        if (lane >= o) v += t;
-      }
-      v += carry;
-      if (x < w) out[x + 1] = static_cast<float>(v);
-      carry = __shfl_sync(0xFFFFFFFFu, v, 31);
-    }
-  }
+  RowPrefixSums(d.gray, d.integral, d.io.height, d.io.width);
 }
 
 /// Column accumulation: integral[y+1][x] = integral[y][x] + rowprefix[y][x], float32, in order.
 __global__ void ColumnAccumulateKernel(const SampleDesc *descs) {
   const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
-  const int h = d.io.height, stride = d.io.width + 1;
-  for (int x = blockIdx.x * blockDim.x + threadIdx.x; x < stride; x += gridDim.x * blockDim.x) {
-    float acc = 0.0f;
-    d.integral[x] = 0.0f;
-    float *p = d.integral + x;
-    for (int y = 1; y <= h; ++y) {
-      p += stride;
-      acc = AddF(acc, *p);
-      *p = acc;
-    }
-  }
+  ColumnPrefixSums(d.integral, d.io.height, d.io.width);
 }
 
 __device__ __forceinline__ unsigned int WarpMax(unsigned int v) {
@@ -284,8 +252,7 @@ cudaError_t SaliencyCuda(const SaliencySample *samples, int num_samples, bool fl
     const int64_t b = (items + per_block - 1) / per_block;
     return static_cast<unsigned>(std::clamp<int64_t>(b, 1, kMaxBlocksPerSample));
   };
-  // gridDim.y (the sample index) is at most 65,535: larger batches go in chunks.
-  constexpr int kMaxGridY = 65535;
+  // gridDim.y (the sample index) is at most kMaxGridY: larger batches go in chunks.
   for (int first = 0; first < num_samples; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, num_samples - first);
     const SampleDesc *chunk = descs + first;

@@ -153,23 +153,23 @@ std::string ReadMixArgs(const dsm_mix_args *a, bool device, dsm::MixConfig &conf
   if (!shape_error.empty()) return "images: " + shape_error;
   if (a->num_samples < 1) return "expected at least 1 sample, got " + std::to_string(a->num_samples);
   std::string error = dsm::CheckMixOptions(a->num_classes, a->label_smoothing);
-  if (error.empty()) error = dsm::CheckMixModeCode(a->mode, config.mode);
+  if (error.empty()) error = dsm::CheckMixModeCode(a->mode, config.rule.mode);
   if (error.empty()) error = dsm::CheckPlacementCode(a->placement, config.target_background);
   if (error.empty()) error = dsm::CheckLabelWeightsCode(a->label_weights, config.saliency_weights);
   if (!error.empty()) return error;
   if (!a->images || !a->out_images || !a->out_labels)
     return "images and outputs must not be NULL";
   config.num_samples = a->num_samples;
-  config.height = a->height;
-  config.width = a->width;
+  config.rule.height = a->height;
+  config.rule.width = a->width;
   config.channels = a->channels;
   config.num_classes = a->num_classes;
   config.label_smoothing = a->label_smoothing;
-  config.correct_lam = a->correct_lam != 0;
-  config.random_box = a->random_box != 0;
-  config.has_minmax = a->has_minmax != 0;
-  config.minmax[0] = a->minmax[0];
-  config.minmax[1] = a->minmax[1];
+  config.rule.correct_lam = a->correct_lam != 0;
+  config.rule.random_box = a->random_box != 0;
+  config.rule.has_minmax = a->has_minmax != 0;
+  config.rule.minmax[0] = a->minmax[0];
+  config.rule.minmax[1] = a->minmax[1];
   if (config.UsesBoxDraws() && !a->box_draw) return dsm::MissingBoxDraws();
   const int n = a->num_samples;
   const size_t image_bytes = static_cast<size_t>(a->height) * a->width * a->channels;
@@ -186,12 +186,12 @@ std::string ReadMixArgs(const dsm_mix_args *a, bool device, dsm::MixConfig &conf
     s.out_box = a->out_boxes ? a->out_boxes + 4 * static_cast<size_t>(i) : nullptr;
     s.out_lam = a->out_lam ? a->out_lam + i : nullptr;
     s.out_dest_box = a->out_dest_boxes ? a->out_dest_boxes + 4 * static_cast<size_t>(i) : nullptr;
-    s.source = a->source[i];
-    s.lam = a->lam[i];
-    s.apply = a->apply[i] ? 1 : 0;
-    s.cutmix = a->cutmix ? a->cutmix[i] : 1;
+    s.draw.source = a->source[i];
+    s.draw.lam = a->lam[i];
+    s.draw.apply = a->apply[i] ? 1 : 0;
+    s.draw.cutmix = a->cutmix ? a->cutmix[i] : 1;
     if (a->box_draw)
-      for (int k = 0; k < 4; ++k) s.box_draw[k] = a->box_draw[4 * static_cast<size_t>(i) + k];
+      for (int k = 0; k < 4; ++k) s.draw.box_draw[k] = a->box_draw[4 * static_cast<size_t>(i) + k];
   }
   return dsm::CheckMixArguments(config, samples.data(), !device);
 }

@@ -243,25 +243,30 @@ void Enforce(const std::string &error) {
 }  // namespace
 
 SaliencyMixArgs::SaliencyMixArgs(const OpSpec &spec)
-    : num_classes_(spec.GetArgument<int>("num_classes")),
-      label_smoothing_(spec.GetArgument<float>("label_smoothing")),
-      correct_lam_(spec.GetArgument<bool>("correct_lam")),
-      output_info_(spec.GetArgument<bool>("output_mix_info")) {
-  std::string error = dsm::CheckMixMode(spec.GetArgument<std::string>("mode"), mode_);
-  if (error.empty()) error = dsm::CheckMixBox(spec.GetArgument<std::string>("box"), random_box_);
+    : output_info_(spec.GetArgument<bool>("output_mix_info")) {
+  dsm::MixConfig &o = options_;
+  dsm::MixRule &rule = o.rule;
+  const int64_t num_classes = spec.GetArgument<int>("num_classes");
+  o.num_classes = static_cast<int>(num_classes);
+  o.label_smoothing = spec.GetArgument<float>("label_smoothing");
+  rule.correct_lam = spec.GetArgument<bool>("correct_lam");
+  std::string error = dsm::CheckMixMode(spec.GetArgument<std::string>("mode"), rule.mode);
   if (error.empty())
-    error = dsm::CheckMixPlacement(spec.GetArgument<std::string>("placement"), target_background_);
+    error = dsm::CheckMixBox(spec.GetArgument<std::string>("box"), rule.random_box);
+  if (error.empty())
+    error = dsm::CheckMixPlacement(spec.GetArgument<std::string>("placement"),
+                                   o.target_background);
   if (error.empty())
     error = dsm::CheckMixLabelWeights(spec.GetArgument<std::string>("label_weights"),
-                                      saliency_weights_);
-  if (error.empty()) error = dsm::CheckMixOptions(num_classes_, label_smoothing_);
+                                      o.saliency_weights);
+  if (error.empty()) error = dsm::CheckMixOptions(num_classes, o.label_smoothing);
   if (error.empty()) {
     const std::vector<float> minmax = spec.GetRepeatedArgument<float>("cutmix_minmax");
     if (minmax.size() == 2) {
-      has_minmax_ = true;
-      minmax_[0] = AsWritten(minmax[0]);
-      minmax_[1] = AsWritten(minmax[1]);
-      error = dsm::CheckCutmixMinmax(minmax_[0], minmax_[1]);
+      rule.has_minmax = true;
+      rule.minmax[0] = AsWritten(minmax[0]);
+      rule.minmax[1] = AsWritten(minmax[1]);
+      error = dsm::CheckCutmixMinmax(rule.minmax[0], rule.minmax[1]);
     } else if (!minmax.empty()) {
       error = "cutmix_minmax must be empty or two numbers (min, max), got " +
               std::to_string(minmax.size()) + " numbers";
@@ -285,13 +290,16 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
                            " dimensions."));
   output_desc.resize(num_outputs());
   output_desc[0] = {image_shape, DALI_UINT8};
-  output_desc[1] = {uniform_list_shape(n, TensorShape<>(num_classes_)), DALI_FLOAT};
+  const int num_classes = options_.num_classes;
+  output_desc[1] = {uniform_list_shape(n, TensorShape<>(num_classes)), DALI_FLOAT};
   if (output_info_) {
     output_desc[2] = {uniform_list_shape(n, TensorShape<>(4)), DALI_INT32};
     output_desc[3] = {uniform_list_shape(n, TensorShape<>()), DALI_FLOAT};
     output_desc[4] = {uniform_list_shape(n, TensorShape<>()), DALI_INT32};
-    if (target_background_) output_desc[5] = {uniform_list_shape(n, TensorShape<>(4)), DALI_INT32};
+    if (options_.target_background)
+      output_desc[5] = {uniform_list_shape(n, TensorShape<>(4)), DALI_INT32};
   }
+  batch.config = options_;
   batch.config.num_samples = n;
   batch.samples.clear();
   if (n == 0) return;  // an empty batch (e.g. from a conditional) gives empty outputs
@@ -307,20 +315,9 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
   const std::string shape_error = dsm::CheckImageShape(first[0], first[1], channels);
   Enforce(shape_error.empty() ? shape_error : "images: " + shape_error);
   dsm::MixConfig &config = batch.config;
-  config.num_samples = n;
-  config.height = static_cast<int>(first[0]);
-  config.width = static_cast<int>(first[1]);
+  config.rule.height = static_cast<int>(first[0]);
+  config.rule.width = static_cast<int>(first[1]);
   config.channels = static_cast<int>(channels);
-  config.num_classes = num_classes_;
-  config.label_smoothing = label_smoothing_;
-  config.mode = mode_;
-  config.correct_lam = correct_lam_;
-  config.random_box = random_box_;
-  config.has_minmax = has_minmax_;
-  config.minmax[0] = minmax_[0];
-  config.minmax[1] = minmax_[1];
-  config.target_background = target_background_;
-  config.saliency_weights = saliency_weights_;
   batch.samples.assign(n, dsm::MixSample{});
 
   // Labels: float soft vectors of num_classes values, or one integer class id per sample.
@@ -331,9 +328,9 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
   if (batch.soft) {
     for (int i = 0; i < n; ++i) {
       const int64_t len = volume(labels.tensor_shape(i));
-      if (len != num_classes_)
+      if (len != num_classes)
         DALI_FAIL(make_string(kOpName, ": input 1 (labels), sample ", i, ": float labels must be "
-                              "soft vectors of num_classes = ", num_classes_, " values, got shape ",
+                              "soft vectors of num_classes = ", num_classes, " values, got shape ",
                               labels.tensor_shape(i), "."));
       batch.samples[i].soft_label = labels.tensor<float>(i);
     }
@@ -346,7 +343,7 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
                               "class id (scalar or shape (1,)) or a float32 soft vector of "
                               "length num_classes, got ", NumpyTypeName(labels.type()),
                               " of shape ", labels.tensor_shape(i), "."));
-      Enforce(dsm::CheckClassId(i, id, num_classes_));  // before narrowing to int32
+      Enforce(dsm::CheckClassId(i, id, num_classes));  // before narrowing to int32
       batch.samples[i].label_id = static_cast<int32_t>(id);
     }
   }
@@ -376,14 +373,14 @@ void SaliencyMixArgs::Setup(std::vector<OutputDesc> &output_desc,
     Enforce(dsm::CheckSource(i, source[i], n));
     Enforce(dsm::CheckLam(i, lam[i]));
     Enforce(dsm::CheckCutmix(i, cutmix[i]));
-    s.source = static_cast<int32_t>(source[i]);
-    s.lam = static_cast<float>(lam[i]);
-    s.apply = apply[i] != 0 ? 1 : 0;
-    s.cutmix = static_cast<int32_t>(cutmix[i]);
+    s.draw.source = static_cast<int32_t>(source[i]);
+    s.draw.lam = static_cast<float>(lam[i]);
+    s.draw.apply = apply[i] != 0 ? 1 : 0;
+    s.draw.cutmix = static_cast<int32_t>(cutmix[i]);
     if (!box_draw.empty()) {
       const double *u = &box_draw[4 * static_cast<size_t>(i)];
       if (config.UsesBoxDraws()) Enforce(dsm::CheckBoxDraw(i, u));  // before narrowing
-      for (int k = 0; k < 4; ++k) s.box_draw[k] = static_cast<float>(u[k]);
+      for (int k = 0; k < 4; ++k) s.draw.box_draw[k] = static_cast<float>(u[k]);
     }
   }
   Enforce(dsm::CheckMixArguments(config, batch.samples.data(), true));

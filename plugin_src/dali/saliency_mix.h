@@ -41,19 +41,11 @@ class SaliencyMixArgs {
   bool output_info() const { return output_info_; }
   /// The number of outputs: images and labels, with output_mix_info boxes, lams and sources,
   /// and with placement "target_background" the destination boxes.
-  int num_outputs() const { return 2 + NumInfoOutputs(output_info_, target_background_); }
-  int num_classes() const { return num_classes_; }
+  int num_outputs() const { return 2 + NumInfoOutputs(output_info_, options_.target_background); }
 
  private:
-  int num_classes_;
-  dsm::MixMode mode_ = dsm::MixMode::kElem;
-  bool random_box_ = false;
-  bool has_minmax_ = false;
-  bool target_background_ = false;
-  bool saliency_weights_ = false;
-  double minmax_[2] = {0.0, 0.0};
-  float label_smoothing_;
-  bool correct_lam_;
+  /// The operator's arguments as a batch's config without the batch: no size, no samples.
+  dsm::MixConfig options_;
   bool output_info_;
 };
 

@@ -67,22 +67,30 @@ DSM_HD float CorrectedLambda(const Box &box, int height, int width) {
   return static_cast<float>(1.0 - DivD(area, total));
 }
 
-/// The per-batch constants of a decision.
+/// Which sample's draw governs sample i (plan.h: GoverningIndex): its own (elem), sample 0's
+/// (batch) or the first of its pair's (pair).
+enum class MixMode : int32_t { kElem = 0, kBatch = 1, kPair = 2 };
+
+/// The per-batch constants of a decision: the image size, the mode and the box options.
 struct MixRule {
   int32_t height = 0, width = 0;
+  MixMode mode = MixMode::kElem;
   bool correct_lam = true;
-  bool random_box = false;   ///< box placed by the draws (timm), else centred on the peak
-  bool float32_box = false;  ///< rand_bbox's side in float32 (elem, pair), else double (batch)
-  bool has_minmax = false;   ///< sides drawn from [int(L * min), int(L * max)) (timm)
-  double minmax[2] = {0.0, 0.0};
+  bool random_box = false;        ///< box placed by the draws (timm), else centred on the peak
+  bool has_minmax = false;        ///< sides drawn from [int(L * min), int(L * max)) (timm)
+  double minmax[2] = {0.0, 0.0};  ///< (min, max), 0 < min < max <= 1, when has_minmax
+
+  /// rand_bbox's side in float32 (elem, pair: timm's lam is a numpy float32 there), else in
+  /// double (batch: a Python float).
+  DSM_HD bool Float32Box() const { return mode != MixMode::kBatch; }
 };
 
 /// timm's rand_bbox: the side from lam (float32 or double, see MixRule), the centre
 /// (floor(u0 * H), floor(u1 * W)), y1 = clip(cy - cut_h // 2, 0, H),
 /// y2 = clip(cy + (cut_h + 1) // 2, 0, H), the same along x.
 DSM_HD Box RandomBox(const MixRule &r, float lam, const float *u) {
-  const int cut_h = r.float32_box ? CutLengthF32(r.height, lam) : CutLength(r.height, lam);
-  const int cut_w = r.float32_box ? CutLengthF32(r.width, lam) : CutLength(r.width, lam);
+  const int cut_h = r.Float32Box() ? CutLengthF32(r.height, lam) : CutLength(r.height, lam);
+  const int cut_w = r.Float32Box() ? CutLengthF32(r.width, lam) : CutLength(r.width, lam);
   const int64_t cy = UniformIndex(u[0], r.height), cx = UniformIndex(u[1], r.width);
   Box b;
   b.y1 = ClipToAxis(cy - cut_h / 2, r.height);

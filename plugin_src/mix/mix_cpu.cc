@@ -89,7 +89,7 @@ Box BestPlacementCpu(const int64_t *integral, int height, int width, int h, int 
 MixDecision ContentAwareCpu(const MixConfig &config, MixDecision d, const uint8_t *target_map,
                             const uint8_t *source_map) {
   if (d.kind != MixKind::kCutMix || !config.ContentAware()) return d;
-  const int height = config.height, width = config.width;
+  const int height = config.rule.height, width = config.rule.width;
   if (d.box.Area() == 0) {  // nothing is pasted
     if (config.target_background) d.dest = Box{};
     if (config.saliency_weights) d.lam = SaliencyLambda(0, 0, 0, d.box, height, width);
@@ -133,7 +133,8 @@ void MixLabelsCpu(const float *target_soft, int target_id, const float *source_s
 
 void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
                     const ParallelFor &parallel_for) {
-  const int n = config.num_samples, h = config.height, w = config.width, c = config.channels;
+  const int n = config.num_samples, h = config.rule.height, w = config.rule.width;
+  const int c = config.channels;
   if (n <= 0) return;
   const MixPlan plan = PlanMix(config, samples);
   const int64_t pixels = static_cast<int64_t>(h) * w;
@@ -162,18 +163,17 @@ void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
   };
 
   // 2. Per sample: decision, paste or blend, label, optional outputs.
-  const MixRule rule = config.Rule();
   parallel_for(n, pixels * c, [&](int i) {
-    const MixDraw draw = GoverningDraw(plan.draws.data(), i, config.mode);
+    const MixDraw draw = GoverningDraw(plan.draws.data(), i, config.rule.mode);
     int peak_y = 0, peak_x = 0;
     if (NeedsPeak(config, draw)) {
-      const size_t at = 2 * static_cast<size_t>(PeakImage(plan.draws.data(), i, config.mode));
+      const size_t at = 2 * static_cast<size_t>(PeakImage(plan.draws.data(), i, config.rule.mode));
       peak_y = peaks[at];
       peak_x = peaks[at + 1];
     }
-    const MixDecision d = ContentAwareCpu(
-        config, DecideMix(rule, draw.lam, draw.apply, draw.cutmix, draw.box_draw, peak_y, peak_x),
-        map_of(i), map_of(draw.source));
+    const MixDecision decided =
+        DecideMix(config.rule, draw.lam, draw.apply, draw.cutmix, draw.box_draw, peak_y, peak_x);
+    const MixDecision d = ContentAwareCpu(config, decided, map_of(i), map_of(draw.source));
     const MixSample &target = samples[i];
     const MixSample &source = samples[draw.source];
     if (d.kind == MixKind::kMixUp)

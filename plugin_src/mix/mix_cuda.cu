@@ -21,8 +21,9 @@ namespace {
 
 /// Bytes of one int64 integral image of an H x W map ((H + 1) x (W + 1)), aligned.
 size_t IntegralBytes(const MixConfig &c) {
-  return AlignUp((static_cast<size_t>(c.height) + 1) * (static_cast<size_t>(c.width) + 1) *
-                 sizeof(int64_t));
+  const size_t entries =
+      (static_cast<size_t>(c.rule.height) + 1) * (static_cast<size_t>(c.rule.width) + 1);
+  return AlignUp(entries * sizeof(int64_t));
 }
 
 /// Device view of one sample, filled on the host except for the decision.
@@ -52,7 +53,7 @@ __device__ void WriteOutputs(const MixDesc &d, const MixDecision &m) {
     d.io.out_dest_box[3] = m.dest.x2;
   }
   if (d.io.out_lam) *d.io.out_lam = m.lam;
-  if (d.io.out_source) *d.io.out_source = d.io.source;
+  if (d.io.out_source) *d.io.out_source = d.io.draw.source;
 }
 
 /// The decision of each sample; its outputs too unless ContentKernel still changes it.
@@ -198,9 +199,10 @@ MixPlanCuda PlanSaliencyMixCuda(const MixConfig &c, const MixSample *samples) {
   l.mix = PlanMix(c, samples);
   const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
   const size_t num_maps = l.mix.saliency_images.size();
-  const size_t pixels = static_cast<size_t>(c.height) * c.width;
+  const size_t pixels = static_cast<size_t>(c.rule.height) * c.rule.width;
   std::vector<SaliencySample> saliency_samples(num_maps);
-  for (auto &s : saliency_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
+  for (auto &s : saliency_samples)
+    s = {nullptr, nullptr, nullptr, c.rule.height, c.rule.width, c.channels};
   const size_t saliency_bytes =
       SaliencyCudaScratchBytes(saliency_samples.data(), static_cast<int>(num_maps));
   const size_t integral_bytes = IntegralBytes(c) * l.mix.map_images.size();
@@ -233,13 +235,14 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
 
   // 1. Saliency maps and peaks of the images that applied saliency boxes are centred on or
   //    whose masses content-aware CutMix reads.
-  const size_t pixels = static_cast<size_t>(c.height) * c.width;
+  const size_t pixels = static_cast<size_t>(c.rule.height) * c.rule.width;
   const size_t num_maps = l.mix.saliency_images.size();
   std::vector<SaliencySample> saliency_samples(num_maps);
   for (size_t k = 0; k < num_maps; ++k) {
     const int j = l.mix.saliency_images[k];
     saliency_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
-                           peaks + 2 * static_cast<size_t>(j), c.height, c.width, c.channels};
+                           peaks + 2 * static_cast<size_t>(j), c.rule.height, c.rule.width,
+                           c.channels};
   }
   if (num_maps > 0) {
     DSM_CUDA_TRY(SaliencyCuda(saliency_samples.data(), static_cast<int>(num_maps), false,
@@ -254,15 +257,15 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   const int num_integrals = static_cast<int>(l.mix.map_images.size());
   for (int first = 0; first < num_integrals; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, num_integrals - first);
-    const unsigned row_blocks = static_cast<unsigned>(std::clamp((c.height + 7) / 8, 1, 512));
+    const unsigned row_blocks = static_cast<unsigned>(std::clamp((c.rule.height + 7) / 8, 1, 512));
     IntegralRowKernel<<<dim3(row_blocks, count), 256, 0, stream>>>(
         base + l.maps + AlignUp(pixels) * first, AlignUp(pixels),
-        integrals + integral_pitch * first, integral_pitch, c.height, c.width);
+        integrals + integral_pitch * first, integral_pitch, c.rule.height, c.rule.width);
     DSM_CUDA_TRY(cudaGetLastError());
     const unsigned column_blocks =
-        static_cast<unsigned>(std::clamp((c.width + 1 + 255) / 256, 1, 512));
+        static_cast<unsigned>(std::clamp((c.rule.width + 1 + 255) / 256, 1, 512));
     IntegralColumnKernel<<<dim3(column_blocks, count), 256, 0, stream>>>(
-        integrals + integral_pitch * first, integral_pitch, c.height, c.width);
+        integrals + integral_pitch * first, integral_pitch, c.rule.height, c.rule.width);
     DSM_CUDA_TRY(cudaGetLastError());
   }
   auto integral_of = [&](int image) -> const int64_t * {
@@ -273,7 +276,7 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
   // 3. Per-sample descriptors: the governing draw, the source, the peak, the integral images
   //    (the CPU path's rules).
   for (int i = 0; i < n; ++i) {
-    const MixDraw draw = GoverningDraw(draws, i, c.mode);
+    const MixDraw draw = GoverningDraw(draws, i, c.rule.mode);
     const MixSample &source = samples[draw.source];
     MixDesc d{};
     d.io = samples[i];
@@ -281,7 +284,7 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     d.source_soft_label = source.soft_label;
     d.source_label_id = source.label_id;
     d.governing = draw;
-    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.mode));
+    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.rule.mode));
     d.peak = NeedsPeak(c, draw) ? peaks + 2 * peak_image : nullptr;
     d.target_integral = NeedsTargetMap(c, draw) ? integral_of(i) : nullptr;
     d.source_integral = NeedsSourceMap(c, draw) ? integral_of(draw.source) : nullptr;
@@ -292,19 +295,19 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
 
   // 4. Decisions (placed and weighed by content when asked), then the pixels and the labels.
   const bool content = c.ContentAware();
-  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.Rule(), !content);
+  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.rule, !content);
   DSM_CUDA_TRY(cudaGetLastError());
   if (content) {
     ContentKernel<<<static_cast<unsigned>(n), kContentThreads, 0, stream>>>(
-        descs, c.height, c.width, c.target_background, c.saliency_weights);
+        descs, c.rule.height, c.rule.width, c.target_background, c.saliency_weights);
     DSM_CUDA_TRY(cudaGetLastError());
   }
-  const int row_bytes = c.width * c.channels;  // <= 65,793 * 3
-  const unsigned row_blocks = static_cast<unsigned>(std::min(c.height, 4096));
+  const int row_bytes = c.rule.width * c.channels;  // <= 65,793 * 3
+  const unsigned row_blocks = static_cast<unsigned>(std::min(c.rule.height, 4096));
   const unsigned row_threads = row_bytes >= 512 ? 256 : (row_bytes >= 128 ? 128 : 32);
   for (int first = 0; first < n; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, n - first);
-    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.height,
+    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.rule.height,
                                                                      row_bytes, c.channels);
     DSM_CUDA_TRY(cudaGetLastError());
     // At most 4096 blocks per sample; the kernel's grid-stride loop covers the rest.

@@ -8,71 +8,22 @@
 #include <vector>
 
 #include "box.h"
+#include "sample.h"
 
 namespace dsm {
 
-/// One sample of a batch. On the CPU path every pointer is a host pointer; on the CUDA path the
-/// image and label pointers are device pointers. The draws and the class id are host values.
-struct MixSample {
-  const uint8_t *image = nullptr;     ///< HWC uint8 (all samples of a batch one size)
-  uint8_t *out_image = nullptr;       ///< mixed image, same size; must not overlap any input
-  const float *soft_label = nullptr;  ///< [num_classes] soft vector, or null: use label_id
-  float *out_label = nullptr;         ///< [num_classes] mixed soft label
-  int32_t *out_box = nullptr;         ///< optional [4]: y1, x1, y2, x2 (the box in the source)
-  int32_t *out_dest_box = nullptr;    ///< optional [4]: where the box went in the target
-  float *out_lam = nullptr;           ///< optional: the target weight
-  int32_t *out_source = nullptr;      ///< optional: the source index
-  int32_t label_id = 0;               ///< class id, when soft_label is null
-  int32_t source = 0;                 ///< the partner of this sample (an index in the batch)
-  float lam = 1.0f;                   ///< sampled target weight
-  int32_t apply = 0;                  ///< coin flip (non-zero: mix)
-  int32_t cutmix = 1;                 ///< 1: this mixing event is CutMix, 0: MixUp
-  float box_draw[4] = {0.0f, 0.0f, 0.0f, 0.0f};  ///< uniform draws in [0, 1] (random/minmax box)
-};
-
-/// Which sample's draw governs sample i (GoverningIndex).
-enum class MixMode : int32_t { kElem = 0, kBatch = 1, kPair = 2 };
-
 /// The options and the image size of a batch.
 struct MixConfig {
-  int num_samples = 0, height = 0, width = 0, channels = 0, num_classes = 0;
+  int num_samples = 0, channels = 0, num_classes = 0;
   float label_smoothing = 0.0f;
-  MixMode mode = MixMode::kElem;
-  bool correct_lam = true;
-  bool random_box = false;         ///< CutMix box placed by box_draw (timm), else on the peak
-  bool has_minmax = false;         ///< CutMix box sides drawn from minmax (timm's cutmix_minmax)
-  double minmax[2] = {0.0, 0.0};   ///< (min, max), 0 < min < max <= 1, when has_minmax
+  MixRule rule;                    ///< height, width, mode and the box options (box.h)
   bool target_background = false;  ///< placement "target_background" (else "source_peak")
   bool saliency_weights = false;   ///< label_weights "saliency" (else "area")
 
   /// Whether the box draws of the samples are read (random box or minmax box sizes).
-  bool UsesBoxDraws() const { return random_box || has_minmax; }
+  bool UsesBoxDraws() const { return rule.random_box || rule.has_minmax; }
   /// Whether a CutMix event reads saliency masses (placement or weights by content).
   bool ContentAware() const { return target_background || saliency_weights; }
-
-  /// The per-batch constants of the per-sample decision (box.h).
-  MixRule Rule() const {
-    MixRule r;
-    r.height = height;
-    r.width = width;
-    r.correct_lam = correct_lam;
-    r.random_box = random_box;
-    r.float32_box = mode != MixMode::kBatch;  // timm's lam is a numpy float32 there
-    r.has_minmax = has_minmax;
-    r.minmax[0] = minmax[0];
-    r.minmax[1] = minmax[1];
-    return r;
-  }
-};
-
-/// The random draws of one sample: its partner (source index), sampled lam, coin flip, the
-/// MixUp/CutMix switch and the box draws.
-struct MixDraw {
-  int32_t source = 0;
-  float lam = 1.0f;
-  bool apply = false;
-  bool cutmix = true;
-  float box_draw[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 };
 
 /// The sample whose lam, coin flip, switch and box draws govern sample i: itself (elem), sample 0
@@ -101,7 +52,7 @@ inline int PeakImage(const MixDraw *draws, int i, MixMode mode) {
 
 /// Whether sample i's decision reads a saliency peak: an applied CutMix with a saliency box.
 inline bool NeedsPeak(const MixConfig &config, const MixDraw &governing) {
-  return governing.apply && governing.cutmix && !config.random_box;
+  return governing.apply && governing.cutmix && !config.rule.random_box;
 }
 
 /// Whether sample i's decision reads the saliency masses of its target (image i): an applied
@@ -133,18 +84,11 @@ inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
   const int n = config.num_samples;
   MixPlan plan;
   plan.draws.resize(n);
-  for (int i = 0; i < n; ++i) {
-    MixDraw &d = plan.draws[i];
-    d.source = samples[i].source;
-    d.lam = samples[i].lam;
-    d.apply = samples[i].apply != 0;
-    d.cutmix = samples[i].cutmix != 0;
-    for (int k = 0; k < 4; ++k) d.box_draw[k] = samples[i].box_draw[k];
-  }
+  for (int i = 0; i < n; ++i) plan.draws[i] = samples[i].draw;
   std::vector<uint8_t> needed(n, 0), mapped(n, 0);
   for (int i = 0; i < n; ++i) {
-    const MixDraw governing = GoverningDraw(plan.draws.data(), i, config.mode);
-    if (NeedsPeak(config, governing)) needed[PeakImage(plan.draws.data(), i, config.mode)] = 1;
+    const MixDraw governing = GoverningDraw(plan.draws.data(), i, config.rule.mode);
+    if (NeedsPeak(config, governing)) needed[PeakImage(plan.draws.data(), i, config.rule.mode)] = 1;
     if (NeedsTargetMap(config, governing)) mapped[i] = 1;
     if (NeedsSourceMap(config, governing)) mapped[governing.source] = 1;
   }

@@ -182,20 +182,7 @@ void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
       PasteCpu(target.image, source.image, target.out_image, h, w, c, d.box, d.dest);
     MixLabelsCpu(target.soft_label, target.label_id, source.soft_label, source.label_id,
                  config.num_classes, config.label_smoothing, d.lam, target.out_label);
-    if (target.out_box) {
-      target.out_box[0] = d.box.y1;
-      target.out_box[1] = d.box.x1;
-      target.out_box[2] = d.box.y2;
-      target.out_box[3] = d.box.x2;
-    }
-    if (target.out_dest_box) {
-      target.out_dest_box[0] = d.dest.y1;
-      target.out_dest_box[1] = d.dest.x1;
-      target.out_dest_box[2] = d.dest.y2;
-      target.out_dest_box[3] = d.dest.x2;
-    }
-    if (target.out_lam) *target.out_lam = d.lam;
-    if (target.out_source) *target.out_source = draw.source;
+    WriteMixOutputs(target, d);
   });
 }
 

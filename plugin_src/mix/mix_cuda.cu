@@ -39,23 +39,6 @@ struct MixDesc {
   MixDecision decision; // decided on the device
 };
 
-__device__ void WriteOutputs(const MixDesc &d, const MixDecision &m) {
-  if (d.io.out_box) {
-    d.io.out_box[0] = m.box.y1;
-    d.io.out_box[1] = m.box.x1;
-    d.io.out_box[2] = m.box.y2;
-    d.io.out_box[3] = m.box.x2;
-  }
-  if (d.io.out_dest_box) {
-    d.io.out_dest_box[0] = m.dest.y1;
-    d.io.out_dest_box[1] = m.dest.x1;
-    d.io.out_dest_box[2] = m.dest.y2;
-    d.io.out_dest_box[3] = m.dest.x2;
-  }
-  if (d.io.out_lam) *d.io.out_lam = m.lam;
-  if (d.io.out_source) *d.io.out_source = d.io.draw.source;
-}
-
 /// The decision of each sample; its outputs too unless ContentKernel still changes it.
 __global__ void DecideKernel(MixDesc *descs, int n, MixRule rule, bool write_outputs) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -65,7 +48,7 @@ __global__ void DecideKernel(MixDesc *descs, int n, MixRule rule, bool write_out
   const MixDraw &g = d.governing;
   const MixDecision m = DecideMix(rule, g.lam, g.apply, g.cutmix, g.box_draw, py, px);
   d.decision = m;
-  if (write_outputs) WriteOutputs(d, m);
+  if (write_outputs) WriteMixOutputs(d.io, m);
 }
 
 /// Row prefix sums of the maps (blockIdx.y: the map), one warp per row:
@@ -143,7 +126,7 @@ __global__ void ContentKernel(MixDesc *descs, int height, int width, bool target
     }
   }
   d.decision = m;
-  WriteOutputs(d, m);
+  WriteMixOutputs(d.io, m);
 }
 
 /// The pixels of sample blockIdx.y: the target, with the source's box pasted at the destination

@@ -1,8 +1,11 @@
 // One sample of a batch of the mixing family, as the CPU and CUDA paths both see it: its images
-// and labels, its random draw, and its outputs.
+// and labels, its random draw, and its outputs (written from its decision by WriteMixOutputs,
+// on the host and the device alike).
 #pragma once
 
 #include <cstdint>
+
+#include "box.h"
 
 namespace dsm {
 
@@ -30,5 +33,22 @@ struct MixSample {
   int32_t label_id = 0;               ///< class id, when soft_label is null
   MixDraw draw;
 };
+
+/// A box as four int32 values: y1, x1, y2, x2.
+DSM_HD void WriteBox(const Box &box, int32_t *out) {
+  out[0] = box.y1;
+  out[1] = box.x1;
+  out[2] = box.y2;
+  out[3] = box.x2;
+}
+
+/// The optional outputs of a sample from its final decision: the box in the source, where it
+/// went in the target, the target weight and the source index.
+DSM_HD void WriteMixOutputs(const MixSample &s, const MixDecision &d) {
+  if (s.out_box) WriteBox(d.box, s.out_box);
+  if (s.out_dest_box) WriteBox(d.dest, s.out_dest_box);
+  if (s.out_lam) *s.out_lam = d.lam;
+  if (s.out_source) *s.out_source = s.draw.source;
+}
 
 }  // namespace dsm

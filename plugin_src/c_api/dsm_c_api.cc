@@ -202,7 +202,7 @@ int32_t MixCpu(const char *where, const dsm_mix_args *args) {
     std::vector<dsm::MixSample> samples;
     const std::string error = ReadMixArgs(args, false, config, samples);
     if (!error.empty()) return Fail(where, error);
-    dsm::SaliencyMixCpu(config, samples.data(), dsm::SerialFor);
+    dsm::MixCpu(dsm::PlanMix(config, samples.data()), samples.data(), dsm::SerialFor);
     return 0;
   });
 }
@@ -220,13 +220,13 @@ int32_t MixCuda(const char *where, const dsm_mix_args *args, void *stream) {
     cudaMemPool_t pool = nullptr;
     cudaError_t err = ScratchPool(&pool);
     if (err != cudaSuccess) return Fail(where, CudaMessage("memory pool setup: ", err));
-    const dsm::MixPlanCuda plan = dsm::PlanSaliencyMixCuda(config, samples.data());
+    const dsm::MixPlanCuda plan = dsm::PlanMixCuda(config, samples.data());
     std::vector<unsigned char> staging(plan.staging_bytes);
     StreamScratch scratch(cuda_stream);
     err = scratch.Allocate(plan.scratch_bytes, pool);
     if (err != cudaSuccess) return Fail(where, CudaMessage("cudaMallocFromPoolAsync: ", err));
-    err = dsm::SaliencyMixCuda(plan, samples.data(), scratch.get(), plan.scratch_bytes,
-                               staging.data(), staging.size(), cuda_stream);
+    err = dsm::MixCuda(plan, samples.data(), scratch.get(), plan.scratch_bytes, staging.data(),
+                       staging.size(), cuda_stream);
     const cudaError_t free_err = scratch.Free();
     if (err != cudaSuccess) return Fail(where, CudaMessage("", err));
     if (free_err != cudaSuccess) return Fail(where, CudaMessage("cudaFreeAsync: ", free_err));

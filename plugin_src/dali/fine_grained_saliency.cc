@@ -5,6 +5,7 @@
 
 #include "../checks/image_checks.h"
 #include "../saliency/fine_grained_saliency_cpu.h"
+#include "../saliency/fine_grained_saliency_math.h"
 
 namespace dali {
 
@@ -104,11 +105,8 @@ void FineGrainedSaliency<CPUBackend>::RunImpl(Workspace &ws) {
           else
             out.u8 = map.mutable_tensor<uint8_t>(i);
           const int64_t peak = dsm::SaliencyMapCpu(in.tensor<uint8_t>(i), h, w, c, out);
-          if (args_.output_peak()) {
-            int32_t *yx = ws.Output<CPUBackend>(1).mutable_tensor<int32_t>(i);
-            yx[0] = static_cast<int32_t>(peak / w);
-            yx[1] = static_cast<int32_t>(peak % w);
-          }
+          if (args_.output_peak())
+            dsm::PeakPosition(peak, w, ws.Output<CPUBackend>(1).mutable_tensor<int32_t>(i));
         },
         static_cast<int64_t>(h) * w);
   }

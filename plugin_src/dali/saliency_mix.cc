@@ -416,7 +416,7 @@ void SaliencyMix<CPUBackend>::RunImpl(Workspace &ws) {
     for (int k = 0; k < count; ++k) pool.AddWork([&body, k](int) { body(k); }, cost);
     pool.RunAll();
   };
-  dsm::SaliencyMixCpu(batch_.config, samples.data(), on_pool);
+  dsm::MixCpu(plan_, samples.data(), on_pool);
 }
 
 DALI_REGISTER_OPERATOR(SaliencyMix, SaliencyMix<CPUBackend>, CPU);

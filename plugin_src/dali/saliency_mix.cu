@@ -1,5 +1,5 @@
 // GPU operator of `fn.saliency_mix`: images on the GPU, labels read on the host, all outputs on
-// the GPU; one stream-ordered launch sequence per batch, planned once.
+// the GPU; one stream-ordered launch sequence per batch, planned in SetupImpl.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -59,11 +59,10 @@ void SaliencyMix<GPUBackend>::RunImpl(Workspace &ws) {
         s.out_dest_box = ws.Output<GPUBackend>(5).mutable_tensor<int32_t>(i);
     }
   }
-  const dsm::MixPlanCuda plan = dsm::PlanSaliencyMixCuda(batch_.config, samples.data());
-  void *scratch = scratchpad.AllocateGPU<uint8_t>(plan.scratch_bytes, 256);
-  void *staging = scratchpad.AllocatePinned<uint8_t>(plan.staging_bytes, 64);
-  CUDA_CALL(dsm::SaliencyMixCuda(plan, samples.data(), scratch, plan.scratch_bytes, staging,
-                                 plan.staging_bytes, ws.stream()));
+  void *scratch = scratchpad.AllocateGPU<uint8_t>(plan_.scratch_bytes, 256);
+  void *staging = scratchpad.AllocatePinned<uint8_t>(plan_.staging_bytes, 64);
+  CUDA_CALL(dsm::MixCuda(plan_, samples.data(), scratch, plan_.scratch_bytes, staging,
+                         plan_.staging_bytes, ws.stream()));
 }
 
 DALI_REGISTER_OPERATOR(SaliencyMix, SaliencyMix<GPUBackend>, GPU);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../mix/mix_cuda.h"
 #include "../mix/plan.h"
 #include "dali/pipeline/operator/checkpointing/stateless_operator.h"
 #include "dali/pipeline/operator/operator.h"
@@ -49,16 +50,34 @@ class SaliencyMixArgs {
   bool output_info_;
 };
 
+/// The plan of a batch on a backend (the kernels' plan API), made from the draws in SetupImpl.
+template <typename Backend>
+struct MixPlanner;
+template <>
+struct MixPlanner<CPUBackend> {
+  using Plan = dsm::MixPlan;
+  static Plan Make(const SaliencyMixBatch &b) { return dsm::PlanMix(b.config, b.samples.data()); }
+};
+template <>
+struct MixPlanner<GPUBackend> {
+  using Plan = dsm::MixPlanCuda;
+  static Plan Make(const SaliencyMixBatch &b) {
+    return dsm::PlanMixCuda(b.config, b.samples.data());
+  }
+};
+
 template <typename Backend>
 class SaliencyMix : public StatelessOperator<Backend> {
  public:
   explicit SaliencyMix(const OpSpec &spec);
 
  protected:
+  /// Reads and checks the batch, and plans it: RunImpl adds the pointers and runs the plan.
   bool SetupImpl(std::vector<OutputDesc> &output_desc, const Workspace &ws) override {
     const auto &images = ws.Input<Backend>(0);
     args_.Setup(output_desc, images.shape(), images.type(), ws.Input<CPUBackend>(1), this->spec_,
                 ws, batch_);
+    plan_ = MixPlanner<Backend>::Make(batch_);
     return true;
   }
   void RunImpl(Workspace &ws) override;
@@ -66,6 +85,7 @@ class SaliencyMix : public StatelessOperator<Backend> {
  private:
   SaliencyMixArgs args_;
   SaliencyMixBatch batch_;
+  typename MixPlanner<Backend>::Plan plan_;
 };
 
 }  // namespace dali

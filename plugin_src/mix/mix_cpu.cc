@@ -6,30 +6,19 @@
 #include <cstring>
 #include <vector>
 
+#include "../common/target_clones.h"  // the blend loop gets AVX-512 / AVX2 clones on x86-64
 #include "../saliency/fine_grained_saliency_cpu.h"
+#include "../saliency/fine_grained_saliency_math.h"
 #include "blend.h"
+#include "box.h"
 #include "labels.h"
 #include "placement.h"
-#include "../common/target_clones.h"  // the blend loop gets AVX-512 / AVX2 clones on x86-64
-
 
 namespace dsm {
+namespace {
 
-void SerialFor(int count, int64_t, const std::function<void(int)> &body) {
-  for (int k = 0; k < count; ++k) body(k);
-}
-
-void SaliencyPeakCpu(const uint8_t *image, int height, int width, int channels, int32_t *peak_yx) {
-  thread_local std::vector<uint8_t> map;
-  const size_t pixels = static_cast<size_t>(height) * width;
-  if (map.size() < pixels) map.resize(pixels);
-  SaliencyOutput out;
-  out.u8 = map.data();
-  const int64_t peak = SaliencyMapCpu(image, height, width, channels, out);
-  peak_yx[0] = static_cast<int32_t>(peak / width);
-  peak_yx[1] = static_cast<int32_t>(peak % width);
-}
-
+/// out = target, with the region `box` of source pasted at `dest` (a box of the same size). HWC
+/// uint8, all of one size; out must not alias the inputs.
 void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int height, int width,
               int channels, const Box &box, const Box &dest) {
   const size_t row = static_cast<size_t>(width) * channels;
@@ -44,6 +33,8 @@ void PasteCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int he
   }
 }
 
+/// The int64 integral image ((H + 1) x (W + 1), row stride W + 1) of a uint8 saliency map:
+/// integral[y][x] = sum of map[0..y-1][0..x-1], exact.
 void SaliencyIntegralCpu(const uint8_t *map, int height, int width, int64_t *integral) {
   const size_t stride = static_cast<size_t>(width) + 1;
   std::fill(integral, integral + stride, int64_t{0});
@@ -60,6 +51,7 @@ void SaliencyIntegralCpu(const uint8_t *map, int height, int width, int64_t *int
   }
 }
 
+/// Sum of a uint8 map of `width` columns over a box, exact.
 int64_t MapSumCpu(const uint8_t *map, int width, const Box &box) {
   int64_t sum = 0;
   for (int y = box.y1; y < box.y2; ++y) {
@@ -71,6 +63,9 @@ int64_t MapSumCpu(const uint8_t *map, int width, const Box &box) {
   return sum;
 }
 
+/// The destination of a h x w box (1 <= h <= H, 1 <= w <= W) on the grid of placement
+/// "target_background" that covers the least target saliency (from the target map's integral
+/// image), the first in row-major order among equals.
 Box BestPlacementCpu(const int64_t *integral, int height, int width, int h, int w) {
   const int64_t count = PlacementCount(height, h) * PlacementCount(width, w);
   const int64_t count_x = PlacementCount(width, w);
@@ -86,6 +81,11 @@ Box BestPlacementCpu(const int64_t *integral, int height, int width, int h, int 
   return best;
 }
 
+/// Placement and weight by content of one CutMix decision (docs/algorithm.md, "Content-aware
+/// placement and label weights"): with target_background, `dest` moves to BestPlacementCpu on
+/// the target's map; with saliency_weights, lam becomes SaliencyLambda of the masses. The maps
+/// (uint8, H x W) are read only when the box is not empty: the target's when either option is
+/// on, the source's with saliency_weights. Other decisions are returned unchanged.
 MixDecision ContentAwareCpu(const MixConfig &config, MixDecision d, const uint8_t *target_map,
                             const uint8_t *source_map) {
   if (d.kind != MixKind::kCutMix || !config.ContentAware()) return d;
@@ -115,6 +115,8 @@ MixDecision ContentAwareCpu(const MixConfig &config, MixDecision d, const uint8_
   return d;
 }
 
+/// out = BlendPixel(target, source, lam, 1 - lam) for every byte (MixUp). HWC uint8, all of
+/// one size; out must not alias the inputs.
 DSM_TARGET_CLONES
 void BlendCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int64_t bytes,
               float lam) {
@@ -122,6 +124,8 @@ void BlendCpu(const uint8_t *target, const uint8_t *source, uint8_t *out, int64_
   for (int64_t k = 0; k < bytes; ++k) out[k] = BlendPixel(target[k], source[k], lam, rest);
 }
 
+/// Soft label [num_classes] of a pair, each label a soft vector or (soft pointer null) a class
+/// id, with timm's label smoothing: MixLabel(Smooth(target), Smooth(source), lam) per class.
 void MixLabelsCpu(const float *target_soft, int target_id, const float *source_soft,
                   int source_id, int num_classes, float smoothing, float lam, float *out) {
   for (int c = 0; c < num_classes; ++c) {
@@ -131,59 +135,83 @@ void MixLabelsCpu(const float *target_soft, int target_id, const float *source_s
   }
 }
 
-void SaliencyMixCpu(const MixConfig &config, const MixSample *samples,
-                    const ParallelFor &parallel_for) {
-  const int n = config.num_samples, h = config.rule.height, w = config.rule.width;
-  const int c = config.channels;
-  if (n <= 0) return;
-  const MixPlan plan = PlanMix(config, samples);
-  const int64_t pixels = static_cast<int64_t>(h) * w;
+/// The saliency that a batch's decisions read (plan.h): the peak (y, x) of every image of
+/// plan.saliency_images (2 values an image, zeros for the others) and the uint8 maps of
+/// plan.map_images (slot k at k * pixels).
+struct BatchSaliency {
+  std::vector<int32_t> peaks;
+  std::vector<uint8_t> maps;
+  int64_t pixels = 0;
 
-  // 1. Saliency peaks of the images that some applied saliency box is centred on, and the maps
-  //    of the images whose masses some applied content-aware CutMix reads: each image once.
-  std::vector<int32_t> peaks(2 * static_cast<size_t>(n), 0);
-  std::vector<uint8_t> maps(plan.map_images.size() * static_cast<size_t>(pixels));
-  parallel_for(static_cast<int>(plan.saliency_images.size()), pixels, [&](int k) {
-    const int j = plan.saliency_images[k];
-    const int slot = plan.map_slot[j];
-    int32_t *peak = &peaks[2 * static_cast<size_t>(j)];
-    if (slot < 0) {
-      SaliencyPeakCpu(samples[j].image, h, w, c, peak);
-      return;
-    }
-    SaliencyOutput out;
-    out.u8 = maps.data() + static_cast<size_t>(slot) * pixels;
-    const int64_t at = SaliencyMapCpu(samples[j].image, h, w, c, out);
-    peak[0] = static_cast<int32_t>(at / w);
-    peak[1] = static_cast<int32_t>(at % w);
-  });
-  auto map_of = [&](int j) -> const uint8_t * {
+  /// The map of image j, or null when its masses are not read.
+  const uint8_t *MapOf(const MixPlan &plan, int j) const {
     const int slot = plan.map_slot[j];
     return slot < 0 ? nullptr : maps.data() + static_cast<size_t>(slot) * pixels;
-  };
+  }
+};
 
-  // 2. Per sample: decision, paste or blend, label, optional outputs.
-  parallel_for(n, pixels * c, [&](int i) {
-    const MixDraw draw = GoverningDraw(plan.draws.data(), i, config.rule.mode);
-    int peak_y = 0, peak_x = 0;
-    if (NeedsPeak(config, draw)) {
-      const size_t at = 2 * static_cast<size_t>(PeakImage(plan.draws.data(), i, config.rule.mode));
-      peak_y = peaks[at];
-      peak_x = peaks[at + 1];
-    }
-    const MixDecision decided =
-        DecideMix(config.rule, draw.lam, draw.apply, draw.cutmix, draw.box_draw, peak_y, peak_x);
-    const MixDecision d = ContentAwareCpu(config, decided, map_of(i), map_of(draw.source));
-    const MixSample &target = samples[i];
-    const MixSample &source = samples[draw.source];
-    if (d.kind == MixKind::kMixUp)
-      BlendCpu(target.image, source.image, target.out_image, pixels * c, d.lam);
-    else
-      PasteCpu(target.image, source.image, target.out_image, h, w, c, d.box, d.dest);
-    MixLabelsCpu(target.soft_label, target.label_id, source.soft_label, source.label_id,
-                 config.num_classes, config.label_smoothing, d.lam, target.out_label);
-    WriteMixOutputs(target, d);
+/// The saliency of the planned images, each image once: its map where its masses are read,
+/// else only its peak.
+BatchSaliency SaliencyCpu(const MixPlan &plan, const MixSample *samples,
+                          const ParallelFor &parallel_for) {
+  const MixConfig &config = plan.config;
+  const int w = config.rule.width;
+  BatchSaliency out;
+  out.pixels = static_cast<int64_t>(config.rule.height) * w;
+  out.peaks.assign(2 * static_cast<size_t>(config.num_samples), 0);
+  out.maps.resize(plan.map_images.size() * static_cast<size_t>(out.pixels));
+  parallel_for(static_cast<int>(plan.saliency_images.size()), out.pixels, [&](int k) {
+    const int j = plan.saliency_images[k];
+    const int slot = plan.map_slot[j];
+    SaliencyOutput map;  // no map (the peak alone) unless its masses are read
+    if (slot >= 0) map.u8 = out.maps.data() + static_cast<size_t>(slot) * out.pixels;
+    const int64_t at =
+        SaliencyMapCpu(samples[j].image, config.rule.height, w, config.channels, map);
+    PeakPosition(at, w, &out.peaks[2 * static_cast<size_t>(j)]);
   });
+  return out;
+}
+
+/// Sample i of a planned batch: its decision, its pixels (paste or blend), its label and its
+/// optional outputs.
+void MixSampleCpu(const MixPlan &plan, const MixSample *samples, const BatchSaliency &saliency,
+                  int i) {
+  const MixConfig &config = plan.config;
+  const MixDraw draw = GoverningDraw(plan.draws.data(), i, config.rule.mode);
+  int peak_y = 0, peak_x = 0;
+  if (NeedsPeak(config, draw)) {
+    const size_t at = 2 * static_cast<size_t>(PeakImage(plan.draws.data(), i, config.rule.mode));
+    peak_y = saliency.peaks[at];
+    peak_x = saliency.peaks[at + 1];
+  }
+  const MixDecision decided =
+      DecideMix(config.rule, draw.lam, draw.apply, draw.cutmix, draw.box_draw, peak_y, peak_x);
+  const MixDecision d = ContentAwareCpu(config, decided, saliency.MapOf(plan, i),
+                                        saliency.MapOf(plan, draw.source));
+  const MixSample &target = samples[i];
+  const MixSample &source = samples[draw.source];
+  const int h = config.rule.height, w = config.rule.width, c = config.channels;
+  if (d.kind == MixKind::kMixUp)
+    BlendCpu(target.image, source.image, target.out_image, saliency.pixels * c, d.lam);
+  else
+    PasteCpu(target.image, source.image, target.out_image, h, w, c, d.box, d.dest);
+  MixLabelsCpu(target.soft_label, target.label_id, source.soft_label, source.label_id,
+               config.num_classes, config.label_smoothing, d.lam, target.out_label);
+  WriteMixOutputs(target, d);
+}
+
+}  // namespace
+
+void SerialFor(int count, int64_t, const std::function<void(int)> &body) {
+  for (int k = 0; k < count; ++k) body(k);
+}
+
+void MixCpu(const MixPlan &plan, const MixSample *samples, const ParallelFor &parallel_for) {
+  const MixConfig &config = plan.config;
+  if (config.num_samples <= 0) return;
+  const BatchSaliency saliency = SaliencyCpu(plan, samples, parallel_for);
+  parallel_for(config.num_samples, saliency.pixels * config.channels,
+               [&](int i) { MixSampleCpu(plan, samples, saliency, i); });
 }
 
 }  // namespace dsm

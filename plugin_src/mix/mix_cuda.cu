@@ -174,91 +174,97 @@ __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothi
   }
 }
 
-}  // namespace
+/// Where one run's buffers are: the plan's offsets into the caller's scratch (device) and
+/// staging (host) memory.
+struct MixBuffers {
+  MixDesc *descs;        ///< per-sample descriptors (device)
+  MixDesc *host_descs;   ///< their staging copy (host)
+  int32_t *peaks;        ///< (y, x) per image (device)
+  uint8_t *maps;         ///< the saliency maps, AlignUp(H * W) bytes apart (device)
+  uint8_t *saliency;     ///< the saliency kernels' scratch (device)
+  int64_t *integrals;    ///< the integral images, in the saliency scratch once the stream is
+                         ///< done with it, IntegralBytes apart (device)
+  uint8_t *host_saliency;  ///< the saliency kernels' staging (host)
+};
 
-MixPlanCuda PlanSaliencyMixCuda(const MixConfig &c, const MixSample *samples) {
-  MixPlanCuda l;
-  l.config = c;
-  l.mix = PlanMix(c, samples);
-  const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
-  const size_t num_maps = l.mix.saliency_images.size();
-  const size_t pixels = static_cast<size_t>(c.rule.height) * c.rule.width;
-  std::vector<SaliencySample> saliency_samples(num_maps);
-  for (auto &s : saliency_samples)
-    s = {nullptr, nullptr, nullptr, c.rule.height, c.rule.width, c.channels};
-  const size_t saliency_bytes =
-      SaliencyCudaScratchBytes(saliency_samples.data(), static_cast<int>(num_maps));
-  const size_t integral_bytes = IntegralBytes(c) * l.mix.map_images.size();
-  l.descs = 0;
-  l.peaks = AlignUp(sizeof(MixDesc) * n);
-  l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * n);
-  l.saliency = l.maps + AlignUp(pixels) * num_maps;
-  l.scratch_bytes = l.saliency + std::max(saliency_bytes, integral_bytes);
-  l.staging_descs = 0;
-  l.staging_saliency = AlignUp(sizeof(MixDesc) * n);
-  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(static_cast<int>(num_maps));
-  return l;
+MixBuffers BuffersOf(const MixPlanCuda &l, void *scratch, void *staging) {
+  auto *base = static_cast<uint8_t *>(scratch);
+  auto *host = static_cast<uint8_t *>(staging);
+  MixBuffers b;
+  b.descs = reinterpret_cast<MixDesc *>(base + l.descs);
+  b.host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
+  b.peaks = reinterpret_cast<int32_t *>(base + l.peaks);
+  b.maps = base + l.maps;
+  b.saliency = base + l.saliency;
+  b.integrals = reinterpret_cast<int64_t *>(base + l.saliency);
+  b.host_saliency = host + l.staging_saliency;
+  return b;
 }
 
-cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void *scratch,
-                            size_t scratch_bytes, void *staging, size_t staging_bytes,
-                            cudaStream_t stream) {
-  const MixConfig &c = l.config;
-  const int n = c.num_samples;
-  if (n <= 0) return cudaSuccess;
-  if (scratch_bytes < l.scratch_bytes || staging_bytes < l.staging_bytes)
-    return cudaErrorInvalidValue;
-  auto *base = static_cast<uint8_t *>(scratch);
-  auto *descs = reinterpret_cast<MixDesc *>(base + l.descs);
-  auto *peaks = reinterpret_cast<int32_t *>(base + l.peaks);
-  auto *host = static_cast<uint8_t *>(staging);
-  auto *host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
-  const MixDraw *draws = l.mix.draws.data();
-  const std::vector<int> &map_slot = l.mix.map_slot;
-
-  // 1. Saliency maps and peaks of the images that applied saliency boxes are centred on or
-  //    whose masses content-aware CutMix reads.
-  const size_t pixels = static_cast<size_t>(c.rule.height) * c.rule.width;
-  const size_t num_maps = l.mix.saliency_images.size();
-  std::vector<SaliencySample> saliency_samples(num_maps);
-  for (size_t k = 0; k < num_maps; ++k) {
-    const int j = l.mix.saliency_images[k];
-    saliency_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
-                           peaks + 2 * static_cast<size_t>(j), c.rule.height, c.rule.width,
-                           c.channels};
+/// The saliency kernels' samples: the planned images (plan.saliency_images), map k into slot k
+/// of the maps, each peak at its image's place, with the pointers of `b` (none when null: for
+/// the sizes alone).
+std::vector<SaliencySample> SaliencySamples(const MixPlan &plan, const MixSample *samples,
+                                            const MixBuffers *b) {
+  const MixConfig &c = plan.config;
+  const size_t map_bytes = AlignUp(static_cast<size_t>(c.rule.height) * c.rule.width);
+  std::vector<SaliencySample> out(plan.saliency_images.size());
+  for (size_t k = 0; k < out.size(); ++k) {
+    const int j = plan.saliency_images[k];
+    out[k] = {nullptr, nullptr, nullptr, c.rule.height, c.rule.width, c.channels};
+    if (!b) continue;
+    out[k].image = samples[j].image;
+    out[k].map = b->maps + map_bytes * k;
+    out[k].peak = b->peaks + 2 * static_cast<size_t>(j);
   }
-  if (num_maps > 0) {
-    DSM_CUDA_TRY(SaliencyCuda(saliency_samples.data(), static_cast<int>(num_maps), false,
-                              base + l.saliency, l.scratch_bytes - l.saliency,
-                              host + l.staging_saliency, stream));
-  }
+  return out;
+}
 
-  // 2. The int64 integral images of the maps whose masses are read (slots 0 .. count - 1), in
-  //    the saliency kernels' scratch, which the stream has finished with.
-  auto *integrals = reinterpret_cast<int64_t *>(base + l.saliency);
+/// Step 1: the saliency maps and peaks of the images that applied saliency boxes are centred on
+/// or whose masses content-aware CutMix reads.
+cudaError_t SaliencyStep(const MixPlanCuda &l, const MixSample *samples, const MixBuffers &b,
+                         cudaStream_t stream) {
+  const std::vector<SaliencySample> saliency = SaliencySamples(l.mix, samples, &b);
+  if (saliency.empty()) return cudaSuccess;
+  return SaliencyCuda(saliency.data(), static_cast<int>(saliency.size()), false, b.saliency,
+                      l.scratch_bytes - l.saliency, b.host_saliency, stream);
+}
+
+/// Step 2: the int64 integral images of the maps whose masses are read (slots 0 .. count - 1),
+/// in the saliency kernels' scratch, which the stream has finished with.
+cudaError_t IntegralStep(const MixPlanCuda &l, const MixBuffers &b, cudaStream_t stream) {
+  const MixConfig &c = l.mix.config;
+  const size_t map_bytes = AlignUp(static_cast<size_t>(c.rule.height) * c.rule.width);
   const size_t integral_pitch = IntegralBytes(c) / sizeof(int64_t);
   const int num_integrals = static_cast<int>(l.mix.map_images.size());
   for (int first = 0; first < num_integrals; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, num_integrals - first);
-    const unsigned row_blocks = static_cast<unsigned>(std::clamp((c.rule.height + 7) / 8, 1, 512));
+    const unsigned row_blocks =
+        static_cast<unsigned>(std::clamp((c.rule.height + 7) / 8, 1, 512));
     IntegralRowKernel<<<dim3(row_blocks, count), 256, 0, stream>>>(
-        base + l.maps + AlignUp(pixels) * first, AlignUp(pixels),
-        integrals + integral_pitch * first, integral_pitch, c.rule.height, c.rule.width);
+        b.maps + map_bytes * first, map_bytes, b.integrals + integral_pitch * first,
+        integral_pitch, c.rule.height, c.rule.width);
     DSM_CUDA_TRY(cudaGetLastError());
     const unsigned column_blocks =
         static_cast<unsigned>(std::clamp((c.rule.width + 1 + 255) / 256, 1, 512));
     IntegralColumnKernel<<<dim3(column_blocks, count), 256, 0, stream>>>(
-        integrals + integral_pitch * first, integral_pitch, c.rule.height, c.rule.width);
+        b.integrals + integral_pitch * first, integral_pitch, c.rule.height, c.rule.width);
     DSM_CUDA_TRY(cudaGetLastError());
   }
-  auto integral_of = [&](int image) -> const int64_t * {
-    const int slot = map_slot[image];
-    return slot < 0 ? nullptr : integrals + integral_pitch * static_cast<size_t>(slot);
-  };
+  return cudaSuccess;
+}
 
-  // 3. Per-sample descriptors: the governing draw, the source, the peak, the integral images
-  //    (the CPU path's rules).
-  for (int i = 0; i < n; ++i) {
+/// Step 3 (host): the per-sample descriptors, by the CPU path's rules: the governing draw, the
+/// source, the peak, the integral images.
+void FillDescs(const MixPlanCuda &l, const MixSample *samples, const MixBuffers &b) {
+  const MixConfig &c = l.mix.config;
+  const MixDraw *draws = l.mix.draws.data();
+  const size_t integral_pitch = IntegralBytes(c) / sizeof(int64_t);
+  auto integral_of = [&](int image) -> const int64_t * {
+    const int slot = l.mix.map_slot[image];
+    return slot < 0 ? nullptr : b.integrals + integral_pitch * static_cast<size_t>(slot);
+  };
+  for (int i = 0; i < c.num_samples; ++i) {
     const MixDraw draw = GoverningDraw(draws, i, c.rule.mode);
     const MixSample &source = samples[draw.source];
     MixDesc d{};
@@ -268,15 +274,16 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     d.source_label_id = source.label_id;
     d.governing = draw;
     const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.rule.mode));
-    d.peak = NeedsPeak(c, draw) ? peaks + 2 * peak_image : nullptr;
+    d.peak = NeedsPeak(c, draw) ? b.peaks + 2 * peak_image : nullptr;
     d.target_integral = NeedsTargetMap(c, draw) ? integral_of(i) : nullptr;
     d.source_integral = NeedsSourceMap(c, draw) ? integral_of(draw.source) : nullptr;
-    host_descs[i] = d;
+    b.host_descs[i] = d;
   }
-  DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(MixDesc) * n, cudaMemcpyHostToDevice,
-                               stream));
+}
 
-  // 4. Decisions (placed and weighed by content when asked), then the pixels and the labels.
+/// Step 4: the decisions, placed and weighed by content when asked.
+cudaError_t DecideStep(const MixConfig &c, MixDesc *descs, cudaStream_t stream) {
+  const int n = c.num_samples;
   const bool content = c.ContentAware();
   DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.rule, !content);
   DSM_CUDA_TRY(cudaGetLastError());
@@ -285,13 +292,19 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
         descs, c.rule.height, c.rule.width, c.target_background, c.saliency_weights);
     DSM_CUDA_TRY(cudaGetLastError());
   }
+  return cudaSuccess;
+}
+
+/// Step 5: the pixels and the labels.
+cudaError_t PixelLabelStep(const MixConfig &c, const MixDesc *descs, cudaStream_t stream) {
+  const int n = c.num_samples;
   const int row_bytes = c.rule.width * c.channels;  // <= 65,793 * 3
   const unsigned row_blocks = static_cast<unsigned>(std::min(c.rule.height, 4096));
   const unsigned row_threads = row_bytes >= 512 ? 256 : (row_bytes >= 128 ? 128 : 32);
   for (int first = 0; first < n; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, n - first);
-    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.rule.height,
-                                                                     row_bytes, c.channels);
+    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(
+        descs + first, c.rule.height, row_bytes, c.channels);
     DSM_CUDA_TRY(cudaGetLastError());
     // At most 4096 blocks per sample; the kernel's grid-stride loop covers the rest.
     const unsigned label_blocks =
@@ -301,6 +314,45 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     DSM_CUDA_TRY(cudaGetLastError());
   }
   return cudaSuccess;
+}
+
+}  // namespace
+
+MixPlanCuda PlanMixCuda(const MixConfig &c, const MixSample *samples) {
+  MixPlanCuda l;
+  l.mix = PlanMix(c, samples);
+  const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
+  const std::vector<SaliencySample> saliency = SaliencySamples(l.mix, nullptr, nullptr);
+  const int num_maps = static_cast<int>(saliency.size());
+  const size_t pixels = static_cast<size_t>(c.rule.height) * c.rule.width;
+  const size_t saliency_bytes = SaliencyCudaScratchBytes(saliency.data(), num_maps);
+  const size_t integral_bytes = IntegralBytes(c) * l.mix.map_images.size();
+  l.descs = 0;
+  l.peaks = AlignUp(sizeof(MixDesc) * n);
+  l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * n);
+  l.saliency = l.maps + AlignUp(pixels) * saliency.size();
+  l.scratch_bytes = l.saliency + std::max(saliency_bytes, integral_bytes);
+  l.staging_descs = 0;
+  l.staging_saliency = AlignUp(sizeof(MixDesc) * n);
+  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(num_maps);
+  return l;
+}
+
+cudaError_t MixCuda(const MixPlanCuda &l, const MixSample *samples, void *scratch,
+                    size_t scratch_bytes, void *staging, size_t staging_bytes,
+                    cudaStream_t stream) {
+  const MixConfig &c = l.mix.config;
+  if (c.num_samples <= 0) return cudaSuccess;
+  if (scratch_bytes < l.scratch_bytes || staging_bytes < l.staging_bytes)
+    return cudaErrorInvalidValue;
+  const MixBuffers b = BuffersOf(l, scratch, staging);
+  DSM_CUDA_TRY(SaliencyStep(l, samples, b, stream));
+  DSM_CUDA_TRY(IntegralStep(l, b, stream));
+  FillDescs(l, samples, b);
+  DSM_CUDA_TRY(cudaMemcpyAsync(b.descs, b.host_descs, sizeof(MixDesc) * c.num_samples,
+                               cudaMemcpyHostToDevice, stream));
+  DSM_CUDA_TRY(DecideStep(c, b.descs, stream));
+  return PixelLabelStep(c, b.descs, stream);
 }
 
 }  // namespace dsm

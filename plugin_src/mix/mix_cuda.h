@@ -15,14 +15,13 @@
 
 namespace dsm {
 
-/// Everything SaliencyMixCuda decides on the host before it runs, made once per batch by
-/// PlanSaliencyMixCuda: the batch's plan, and the sizes (and the internal offsets) of its device
-/// scratch and host staging buffers, which the caller allocates.
+/// Everything MixCuda decides on the host before it runs, made once per batch by PlanMixCuda:
+/// the batch's plan, and the sizes (and the internal offsets) of its device scratch and host
+/// staging buffers, which the caller allocates.
 struct MixPlanCuda {
-  MixConfig config;
   MixPlan mix;
-  size_t scratch_bytes = 0;  ///< device memory SaliencyMixCuda needs
-  size_t staging_bytes = 0;  ///< host memory SaliencyMixCuda needs (pinned for async uploads)
+  size_t scratch_bytes = 0;  ///< device memory MixCuda needs
+  size_t staging_bytes = 0;  ///< host memory MixCuda needs (pinned for async uploads)
   // Offsets inside the scratch (device) and staging (host) buffers. The int64 integral images
   // of the mix.map_images reuse the saliency kernels' scratch (`saliency`), after them in
   // stream order.
@@ -30,15 +29,18 @@ struct MixPlanCuda {
   size_t staging_descs = 0, staging_saliency = 0;
 };
 
-/// Plans a batch. `samples` must be valid (checks/mix_checks.h: CheckMixArguments).
-MixPlanCuda PlanSaliencyMixCuda(const MixConfig &config, const MixSample *samples);
+/// Plans a batch (PlanMix, then the buffer sizes) from its config and its samples' draws: no
+/// pointer is read, so the plan can be made before the images are. `samples` must be valid
+/// (checks/mix_checks.h: CheckMixArguments).
+MixPlanCuda PlanMixCuda(const MixConfig &config, const MixSample *samples);
 
-/// Mixes a batch on `stream` as planned (`samples` as given to PlanSaliencyMixCuda). `scratch`
-/// is device memory of at least plan.scratch_bytes; `staging` is host memory of at least
-/// plan.staging_bytes (pinned for a fully asynchronous call) that must live until the stream
-/// reaches this work, unless pageable. Returns the first CUDA error.
-cudaError_t SaliencyMixCuda(const MixPlanCuda &plan, const MixSample *samples, void *scratch,
-                            size_t scratch_bytes, void *staging, size_t staging_bytes,
-                            cudaStream_t stream);
+/// Mixes a batch on `stream` as planned (`samples` as given to PlanMixCuda, with their image
+/// and output pointers set). `scratch` is device memory of at least plan.scratch_bytes;
+/// `staging` is host memory of at least plan.staging_bytes (pinned for a fully asynchronous
+/// call) that must live until the stream reaches this work, unless pageable. Returns the first
+/// CUDA error.
+cudaError_t MixCuda(const MixPlanCuda &plan, const MixSample *samples, void *scratch,
+                    size_t scratch_bytes, void *staging, size_t staging_bytes,
+                    cudaStream_t stream);
 
 }  // namespace dsm

@@ -67,10 +67,12 @@ inline bool NeedsSourceMap(const MixConfig &config, const MixDraw &governing) {
   return governing.apply && governing.cutmix && config.saliency_weights;
 }
 
-/// What a batch needs decided before any pixel is read: the draws of every sample, the images
-/// whose saliency peak some applied CutMix with a saliency box uses, and the images whose
-/// saliency map (its masses) some applied content-aware CutMix reads (each once, ascending).
+/// What a batch needs decided before any pixel is read: its config, the draws of every sample,
+/// the images whose saliency peak some applied CutMix with a saliency box uses, and the images
+/// whose saliency map (its masses) some applied content-aware CutMix reads (each once,
+/// ascending). It depends on the draws alone, not on any image or output pointer.
 struct MixPlan {
+  MixConfig config;
   std::vector<MixDraw> draws;
   std::vector<int> peak_images;
   std::vector<int> map_images;  ///< images whose map masses are read
@@ -80,9 +82,13 @@ struct MixPlan {
   std::vector<int> saliency_images;
 };
 
+/// Plans a batch from its config and its samples' draws (the CPU path runs this plan, MixCpu; the
+/// CUDA path adds its buffer sizes, PlanMixCuda). `samples` must be valid
+/// (checks/mix_checks.h: CheckMixArguments).
 inline MixPlan PlanMix(const MixConfig &config, const MixSample *samples) {
   const int n = config.num_samples;
   MixPlan plan;
+  plan.config = config;
   plan.draws.resize(n);
   for (int i = 0; i < n; ++i) plan.draws[i] = samples[i].draw;
   std::vector<uint8_t> needed(n, 0), mapped(n, 0);

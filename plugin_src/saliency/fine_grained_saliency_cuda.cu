@@ -200,8 +200,7 @@ __global__ void PeakKernel(const SampleDesc *descs, int n) {
   if (!d.io.peak) return;
   const unsigned long long key = d.stats->peak_key;
   const int64_t index = static_cast<int64_t>(0xFFFFFFFFull - (key & 0xFFFFFFFFull));
-  d.io.peak[0] = static_cast<int32_t>(index / d.io.width);
-  d.io.peak[1] = static_cast<int32_t>(index % d.io.width);
+  PeakPosition(index, d.io.width, d.io.peak);
 }
 
 }  // namespace

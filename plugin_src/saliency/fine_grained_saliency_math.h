@@ -100,6 +100,12 @@ DSM_HD float SaliencyToFloat(uint32_t k) {
 #endif
 }
 
+/// (y, x) of the row-major index of a pixel in an image of `width` columns.
+DSM_HD void PeakPosition(int64_t index, int width, int32_t *yx) {
+  yx[0] = static_cast<int32_t>(index / width);
+  yx[1] = static_cast<int32_t>(index % width);
+}
+
 /// Clamped window corner along one axis: the window spans [p - n + 1, p + n + 1) clipped to
 /// [0, len].
 DSM_HD int WindowLo(int p, int n, int len) {

@@ -2,7 +2,9 @@
 // the mixing family's arithmetic: DSM_HD marks a function for both; each operation below is one
 // IEEE operation rounded to nearest, through its _rn intrinsic on the device (so that nvcc can
 // neither contract nor approximate it) and the plain operator on the host (-ffp-contract=off
-// -fno-fast-math, CMakeLists.txt).
+// -fno-fast-math, CMakeLists.txt). Each operation is written out, one intrinsic and one
+// operator apiece, although they share a shape: a macro that generated them would hide which
+// intrinsic rounds which operation.
 #pragma once
 
 #include <cmath>

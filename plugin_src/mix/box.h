@@ -15,8 +15,6 @@ struct Box {
   DSM_HD int64_t Area() const { return static_cast<int64_t>(y2 - y1) * (x2 - x1); }
 };
 
-DSM_HD int ClampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
 /// v clipped to [0, length] (64-bit: a centre plus half a side may pass 2^31 on tall images).
 DSM_HD int32_t ClipToAxis(int64_t v, int length) {
   return static_cast<int32_t>(v < 0 ? 0 : (v > length ? length : v));

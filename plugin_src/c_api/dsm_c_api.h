@@ -3,9 +3,10 @@
  * Every function returns 0 on success and a non-zero code on failure; dsm_last_error() then
  * returns a message (thread-local, valid until the next call on the same thread). No C++
  * exception leaves these functions: running out of host memory is a failure whose message says
- * "out of memory". Images: uint8, 1 or 3 channels, width at most 65,793 and at most 2^31 - 1
- * pixels (docs/algorithm.md, "Limits"); labels: class ids in [0, num_classes), or soft values
- * that are finite and >= 0 (checked where they are host memory). */
+ * "out of memory". Images: uint8, 1 or 3 channels, width at most 65,793, at most 2^31 - 1
+ * pixels and at most 2^30 rows (docs/algorithm.md, "Limits"); labels: class ids in
+ * [0, num_classes), or soft values that are finite and >= 0 (checked where they are host
+ * memory). */
 #ifndef DSM_C_API_H_
 #define DSM_C_API_H_
 

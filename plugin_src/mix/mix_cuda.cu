@@ -66,15 +66,20 @@ __global__ void IntegralColumnKernel(int64_t *integrals, size_t integral_pitch, 
   ColumnPrefixSums(integrals + blockIdx.y * integral_pitch, height, width);
 }
 
+/// ContentKernel's block (it is launched with this many threads, and no other): its reduction
+/// halves the block down to one thread, so a power of two.
 constexpr int kContentThreads = 256;
+static_assert(kContentThreads > 0 && (kContentThreads & (kContentThreads - 1)) == 0,
+              "ContentKernel's block reduction needs a power-of-two block");
 
 /// Placement and weight by content of sample blockIdx.x (docs/algorithm.md, "Content-aware
 /// placement and label weights"), then its outputs. With target_background the block searches
 /// the grid of destinations: each thread its candidates k (ascending, a strict < keeps its
 /// first minimum), then a block reduction of (cost, k) that keeps the smallest cost and, among
 /// equal costs, the smallest k: the first minimum in row-major order, as the CPU's loop.
-__global__ void ContentKernel(MixDesc *descs, int height, int width, bool target_background,
-                              bool saliency_weights) {
+__global__ void __launch_bounds__(kContentThreads)
+    ContentKernel(MixDesc *descs, int height, int width, bool target_background,
+                  bool saliency_weights) {
   MixDesc &d = descs[blockIdx.x];
   MixDecision m = d.decision;
   __syncthreads();  // every thread has read the decision before thread 0 rewrites it

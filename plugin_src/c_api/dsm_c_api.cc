@@ -67,14 +67,33 @@ int32_t Guarded(const char *where, Body &&body) noexcept {
 }
 
 #if DSM_WITH_CUDA
-/// This library's own stream-ordered memory pool on the current device, created on first use
-/// and kept for the life of the process. Its release threshold keeps freed scratch between calls
-/// (a pool with the default threshold of 0 hands it back to the driver at every
-/// synchronisation). The device's default pool, which other libraries share, is left as it is:
-/// no process-wide CUDA state is changed.
-cudaError_t ScratchPool(cudaMemPool_t *pool) {
+/// How much freed scratch this library's pool keeps between calls (dsm_c_api.h): up to 256 MiB
+/// stays reserved (a batch of 256 images of 224 x 224 needs at most about 136 MiB), and what is
+/// above it goes back to the driver at the next synchronisation (of a stream, an event or the
+/// device). A threshold of 0 would give everything back at every synchronisation; an unlimited
+/// one would keep the high-water mark of the largest batch until the process exits.
+constexpr uint64_t kPoolReleaseThreshold = uint64_t{256} << 20;
+
+/// The device whose memory `data` is, where the work on it runs: device and managed memory know
+/// their device; host memory (registered or not) falls back to the current device.
+cudaError_t DeviceOf(const void *data, int *device) {
+  cudaPointerAttributes attributes = {};
+  const cudaError_t err = cudaPointerGetAttributes(&attributes, data);
+  if (err != cudaSuccess) return err;
+  if (attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged) {
+    *device = attributes.device;
+    return cudaSuccess;
+  }
+  return cudaGetDevice(device);
+}
+
+/// This library's own stream-ordered memory pool on the device of `data` (DeviceOf), created on
+/// first use and kept for the life of the process, with the release threshold
+/// kPoolReleaseThreshold. The device's default pool, which other libraries share, is left as it
+/// is: no process-wide CUDA state is changed.
+cudaError_t ScratchPool(const void *data, cudaMemPool_t *pool) {
   int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
+  cudaError_t err = DeviceOf(data, &device);
   if (err != cudaSuccess) return err;
   static std::mutex mutex;
   static std::map<int, cudaMemPool_t> pools;
@@ -92,7 +111,7 @@ cudaError_t ScratchPool(cudaMemPool_t *pool) {
   cudaMemPool_t created = nullptr;
   err = cudaMemPoolCreate(&created, &props);
   if (err != cudaSuccess) return err;
-  uint64_t threshold = UINT64_MAX;
+  uint64_t threshold = kPoolReleaseThreshold;
   err = cudaMemPoolSetAttribute(created, cudaMemPoolAttrReleaseThreshold, &threshold);
   if (err != cudaSuccess) {
     (void)cudaMemPoolDestroy(created);  // the setup error is the one reported
@@ -135,17 +154,18 @@ class StreamScratch {
 };
 
 /// The CUDA part of an entry point: checks the driver, allocates `scratch_bytes` of device
-/// scratch stream-ordered from this library's pool and `staging_bytes` of pageable host
-/// staging, runs run(scratch, staging, stream) (which returns the first CUDA error), then frees
-/// the scratch stream-ordered. Returns 0, or the result of Fail with the first error.
+/// scratch stream-ordered from this library's pool on the device of `data` (the call's images)
+/// and `staging_bytes` of pageable host staging, runs run(scratch, staging, stream) (which
+/// returns the first CUDA error), then frees the scratch stream-ordered. Returns 0, or the
+/// result of Fail with the first error.
 template <typename Run>
-int32_t RunWithScratch(const char *where, void *stream, size_t scratch_bytes,
+int32_t RunWithScratch(const char *where, const void *data, void *stream, size_t scratch_bytes,
                        size_t staging_bytes, Run &&run) {
   const std::string driver_error = dsm::CheckCudaDriver();
   if (!driver_error.empty()) return Fail(where, driver_error);
   auto cuda_stream = static_cast<cudaStream_t>(stream);
   cudaMemPool_t pool = nullptr;
-  cudaError_t err = ScratchPool(&pool);
+  cudaError_t err = ScratchPool(data, &pool);
   if (err != cudaSuccess) return Fail(where, CudaMessage("memory pool setup: ", err));
   std::vector<unsigned char> staging(staging_bytes);
   StreamScratch scratch(cuda_stream);
@@ -321,7 +341,7 @@ int32_t dsm_mix_cuda(const dsm_mix_args *args, void *stream) {
     const std::string error = ReadMixArgs(args, true, config, samples);
     if (!error.empty()) return Fail(where, error);
     const dsm::MixPlanCuda plan = dsm::PlanMixCuda(config, samples.data());
-    return RunWithScratch(where, stream, plan.scratch_bytes, plan.staging_bytes,
+    return RunWithScratch(where, args->images, stream, plan.scratch_bytes, plan.staging_bytes,
                           [&](void *scratch, void *staging, cudaStream_t s) {
                             return dsm::MixCuda(plan, samples.data(), scratch,
                                                 plan.scratch_bytes, staging, plan.staging_bytes,
@@ -344,7 +364,8 @@ int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_
     if (!error.empty()) return Fail(where, error);
     if (num_samples == 0) return 0;
     const size_t bytes = dsm::SaliencyCudaScratchBytes(batch.data(), num_samples);
-    return RunWithScratch(where, stream, bytes, dsm::SaliencyCudaStagingBytes(num_samples),
+    return RunWithScratch(where, batch[0].image, stream, bytes,
+                          dsm::SaliencyCudaStagingBytes(num_samples),
                           [&](void *scratch, void *staging, cudaStream_t s) {
                             return dsm::SaliencyCuda(batch.data(), num_samples, float_output != 0,
                                                      scratch, bytes, staging, s);

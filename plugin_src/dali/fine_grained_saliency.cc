@@ -69,7 +69,7 @@ void SaliencyArgs::Setup(std::vector<OutputDesc> &output_desc,
   const int n = shape.num_samples();
   TensorListShape<> map_shape(n, 2);
   for (int i = 0; i < n; ++i) {
-    const auto s = shape.tensor_shape(i);
+    const auto s = shape.tensor_shape_span(i);  // a view: no shape is copied
     const int64_t c = ndim == 3 ? s[2] : 1;
     const std::string shape_error = dsm::CheckImageShape(s[0], s[1], c);
     if (!shape_error.empty())

@@ -114,13 +114,14 @@ void SaliencyMixArgs::DescribeOutputs(std::vector<OutputDesc> &output_desc,
 
 void SaliencyMixArgs::ReadImageSize(const TensorListShape<> &image_shape,
                                     dsm::MixConfig &config) {
-  const auto first = image_shape.tensor_shape(0);
+  const auto first = image_shape.tensor_shape_span(0);  // a view: no shape is copied
   for (int i = 1; i < image_shape.num_samples(); ++i) {
-    if (image_shape.tensor_shape(i) != first)
+    if (image_shape.tensor_shape_span(i) != first)
       DALI_FAIL(make_string(kOpName, ": input 0 (images): all images of a batch must have one "
-                            "size, but sample 0 is ", first, " and sample ", i, " is ",
-                            image_shape.tensor_shape(i), ". Crop or resize them to one size "
-                            "first (e.g. fn.random_resized_crop(size=224) or fn.resize)."));
+                            "size, but sample 0 is ", image_shape.tensor_shape(0), " and sample ",
+                            i, " is ", image_shape.tensor_shape(i), ". Crop or resize them to "
+                            "one size first (e.g. fn.random_resized_crop(size=224) or "
+                            "fn.resize)."));
   }
   const int64_t channels = image_shape.sample_dim() == 3 ? first[2] : 1;
   const std::string shape_error = dsm::CheckImageShape(first[0], first[1], channels);

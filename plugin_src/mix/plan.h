@@ -1,7 +1,8 @@
 // A batch of the mixing family (MixUp, CutMix with a random or saliency-centred box) as the CPU
-// and CUDA paths both see it: the samples, the options, the random draws, and the rules that say
-// which draw and which saliency peak govern each sample (docs/algorithm.md, "The mixing
-// family", and "Content-aware placement and label weights"). Host code only; no CUDA.
+// and CUDA paths both see it: the options (MixConfig), the rules that say which draw and which
+// saliency peak govern each sample, and the plan made from the samples' draws before any pixel
+// is read (MixPlan, PlanMix) (docs/algorithm.md, "The mixing family", and "Content-aware
+// placement and label weights"). The samples themselves are sample.h's. Host code only.
 #pragma once
 
 #include <cstdint>

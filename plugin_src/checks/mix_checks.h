@@ -1,7 +1,7 @@
-// Validation of the mixing family's options and arguments: the one place that says what is valid, used by
-// the C API and the DALI operators. Every function returns an empty string when the value is
-// valid, else a sentence naming the argument (and the sample, and the class) with what was
-// expected and what came.
+// Validation of the mixing family's options and arguments: the one place that says what is
+// valid, used by the C API and the DALI operators. Every function returns an empty string when
+// the value is valid, else a sentence naming the argument (and the sample, and the class) with
+// what was expected and what came.
 #pragma once
 
 #include <cmath>

@@ -51,7 +51,8 @@ DSM_TARGET_CLONES void GrayCpu(const uint8_t *image, int64_t pixels, int channel
 }
 
 /// One 3x3 Gaussian blur, BORDER_REFLECT_101, separable integer sums: exact.
-DSM_TARGET_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *hsum) {
+DSM_TARGET_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width,
+                               uint16_t *hsum) {
   for (int y = 0; y < height; ++y) {
     const uint8_t *s = src + static_cast<int64_t>(y) * width;
     uint16_t *h = hsum + static_cast<int64_t>(y) * width;

@@ -34,7 +34,7 @@ FLAGS=(-std=c++20 -O2 -ffp-contract=off -fno-fast-math -fPIC -Wall -Wextra
        -DDSM_WITH_CUDA=0 '-DDSM_VERSION="aarch64-cross"')
 echo "compiler: $("$CXX" --version | head -n 1)"
 objects=()
-for source in plugin_src/kernels/*.cc plugin_src/c_api/dsm_c_api.cc; do
+for source in plugin_src/saliency/*.cc plugin_src/mix/*.cc plugin_src/c_api/dsm_c_api.cc; do
   object="$OUT/$(basename "${source%.cc}").o"
   echo "  $CXX ${FLAGS[*]} -c $source"
   "$CXX" "${FLAGS[@]}" -c "$source" -o "$object"

@@ -3,8 +3,9 @@
 The widest accepted image is 65,793 pixels: 255 * 65,793 = 2^24 - 1, so every row sum of the
 float32 integral image is an exact float32 integer however it is accumulated (OpenCV adds a row
 in float32, the kernels in int32). Past it OpenCV's row sums round, in an order that depends on
-its SIMD width. Height * width is at most 2^31 - 1 (31-bit per-image indices). See
-plugin_src/checks/image_checks.h and docs/algorithm.md ("Limits").
+its SIMD width. Height * width is at most 2^31 - 1 (31-bit per-image indices), and the height at
+most 2^30 (the kernels' 32-bit row arithmetic). See plugin_src/checks/image_checks.h and
+docs/algorithm.md ("Limits").
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from conftest import opencv_saliency, opencv_saliency_u8
 from kernel_calls import saliency_mix_numpy
 from mix_reference import reference_mix
 
+from dali_saliencymix import MixConfig
+from dali_saliencymix._native import c_api
 from dali_saliencymix._native import libs as _libs
 from dali_saliencymix.numpy import saliency_map
 
 MAX_WIDTH = 65_793
 MAX_PIXELS = 2**31 - 1
+MAX_HEIGHT = 2**30
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +47,14 @@ def shape_error(height: int, width: int, channels: int) -> str:
     status = raw_library().dsm_saliency_cpu(
         one.ctypes.data, height, width, channels, one.ctypes.data, 0, None
     )
+    assert status != 0, (height, width, channels)
+    return raw_library().dsm_last_error().decode()
+
+
+def null_pointer_error(height: int, width: int, channels: int) -> str:
+    """dsm_saliency_cpu's message for a shape with NULL image and map: the shape's refusal when
+    it is refused (the shape is checked first), else the NULL pointers' (nothing is read)."""
+    status = raw_library().dsm_saliency_cpu(None, height, width, channels, None, 0, None)
     assert status != 0, (height, width, channels)
     return raw_library().dsm_last_error().decode()
 
@@ -113,3 +125,49 @@ def test_the_dali_operators_share_the_limits(rng) -> None:
     np.testing.assert_array_equal(run(at_limit), opencv_saliency_u8(at_limit))
     with pytest.raises(RuntimeError, match="expected a width of at most 65793 pixels"):
         run(np.zeros((1, MAX_WIDTH + 1, 3), np.uint8))
+
+
+def test_height_limit() -> None:
+    # 2^30 + 1 rows of one pixel pass the pixel limit but not the height limit: the kernels
+    # index rows with 32-bit ints and go a little past the last row (y + 113, H + 1, ...).
+    assert (MAX_HEIGHT + 1) * 1 <= MAX_PIXELS
+    message = null_pointer_error(MAX_HEIGHT + 1, 1, 1)
+    assert message.startswith("dsm_saliency_cpu: image: expected a height of at most 1073741824")
+    assert "(2^30)" in message
+    assert f"got shape ({MAX_HEIGHT + 1}, 1, 1)" in message
+    assert "at most 1073741824 (2^30)" in null_pointer_error(MAX_PIXELS, 1, 3)
+    # The tallest accepted shape passes the shape check (then the NULL pointers are refused).
+    assert null_pointer_error(MAX_HEIGHT, 1, 1).endswith(": image and map must not be NULL")
+
+
+def test_the_mix_refuses_past_the_height_limit() -> None:
+    one = np.zeros(1, np.int32)
+    lam = np.ones(1, np.float32)
+    apply = np.ones(1, np.uint8)
+    expected = r"dsm_mix_cpu: images: expected a height of at most 1073741824 \(2\^30\) rows"
+    with pytest.raises(ValueError, match=expected):
+        c_api.mix(
+            images=None,
+            shape=(1, MAX_HEIGHT + 1, 1, 1),
+            label_ids=one.ctypes.data,
+            soft_labels=None,
+            options=MixConfig(num_classes=1),
+            source=one.ctypes.data,
+            lam=lam.ctypes.data,
+            apply=apply.ctypes.data,
+            cutmix=None,
+            box_draw=None,
+            out_images=None,
+            out_labels=None,
+            out_boxes=None,
+            out_lam=None,
+        )
+
+
+def test_a_tall_thin_image_is_computed_exactly(rng) -> None:
+    # Well below the height limit and taller than the widest row: one pixel wide.
+    image = bright_noise(rng, (70_000, 1))
+    ours, peak = saliency_map(image)
+    expected = opencv_saliency_u8(image)
+    np.testing.assert_array_equal(ours, expected)
+    assert peak == np.unravel_index(int(np.argmax(expected)), expected.shape)

@@ -3,9 +3,10 @@
  * Every function returns 0 on success and a non-zero code on failure; dsm_last_error() then
  * returns a message (thread-local, valid until the next call on the same thread). No C++
  * exception leaves these functions: running out of host memory is a failure whose message says
- * "out of memory". Images: uint8, 1 or 3 channels, width at most 65,793 and at most 2^31 - 1
- * pixels (docs/algorithm.md, "Limits"); labels: class ids in [0, num_classes), or soft values
- * that are finite and >= 0 (checked where they are host memory). */
+ * "out of memory". Images: uint8, 1 or 3 channels, width at most 65,793, at most 2^31 - 1
+ * pixels and at most 2^30 rows (docs/algorithm.md, "Limits"); labels: class ids in
+ * [0, num_classes), or soft values that are finite and >= 0 (checked where they are host
+ * memory). */
 #ifndef DSM_C_API_H_
 #define DSM_C_API_H_
 
@@ -83,15 +84,24 @@ int32_t dsm_mix_cpu(const dsm_mix_args *args);
  *  labels (float32, one-hot for class ids; label_ids must be NULL) and outputs are device
  *  memory; the draws (source, lam, apply, cutmix, box_draw) are host arrays. The values of the
  *  device soft labels are not checked. Scratch is allocated stream-ordered from this library's
- *  own memory pool; the descriptor upload comes from pageable memory, which the driver may stage
- *  synchronously. */
+ *  own memory pool (see below); the descriptor upload comes from pageable memory, which the
+ *  driver may stage synchronously. */
 int32_t dsm_mix_cuda(const dsm_mix_args *args, void *stream);
 
 /** Saliency maps of a batch of device images on `stream` (a cudaStream_t; NULL = default
  *  stream). Scratch memory is allocated and freed stream-ordered, from a memory pool of this
- *  library's own (the device's default pool is left alone); the call does not wait for the GPU. */
+ *  library's own (see below); the call does not wait for the GPU. */
 int32_t dsm_saliency_cuda(const dsm_sample *samples, int32_t num_samples, int32_t float_output,
                           void *stream);
+
+/* The CUDA entry points' scratch memory: one stream-ordered memory pool of this library's own
+ * per device, on the device of the call's images (the first sample's for dsm_saliency_cuda;
+ * host memory: the current device), created on first use and kept until the process exits. The
+ * device's default pool, shared with other libraries, is left alone. Each call frees its
+ * scratch stream-ordered when its work is done; the pool keeps up to 256 MiB of freed memory
+ * reserved for the next calls (a batch of 256 images of 224 x 224 needs at most about 136 MiB)
+ * and gives what is above that back to the driver at the next synchronisation (of a stream, an
+ * event or the device). */
 
 #ifdef __cplusplus
 }

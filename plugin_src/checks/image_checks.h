@@ -15,9 +15,15 @@ namespace dsm {
 constexpr int64_t kMaxWidth = 65793;
 
 /// At most 2^31 - 1 pixels: per-image indices (the peak, the CUDA argmax key) are 31-bit. With
-/// the width limit this also keeps height, width and every int expression of the kernels
-/// (32-bit integers over one row or one window) far from overflow.
+/// the width limit this also keeps every int expression of the kernels over one row or one
+/// window far from overflow.
 constexpr int64_t kMaxPixels = (int64_t{1} << 31) - 1;
+
+/// Tallest image: 2^30 rows. The kernels index rows with 32-bit ints and go past the last row by
+/// a little: a window corner (row + 113), a row count (height + 1), a grid-strided row index
+/// (row + up to 4,096), half a box side plus one ((side + 1) / 2). Below 2^30 rows all of them
+/// stay far below 2^31. Only images one pixel wide can pass the pixel limit and not this one.
+constexpr int64_t kMaxHeight = int64_t{1} << 30;
 
 /// Returns an empty string when (height, width, channels) is an image the saliency kernels
 /// accept, else a sentence saying what was expected and what came. Every accepted shape is
@@ -35,6 +41,9 @@ inline std::string CheckImageShape(int64_t height, int64_t width, int64_t channe
            "image round, so its saliency has no exact value), " + got;
   if (height > kMaxPixels / width)
     return "expected at most 2^31 - 1 pixels (height * width), " + got;
+  if (height > kMaxHeight)
+    return "expected a height of at most 1073741824 (2^30) rows (taller images overflow the "
+           "kernels' 32-bit row arithmetic), " + got;
   return {};
 }
 

@@ -1,7 +1,7 @@
-// Validation of the mixing family's options and arguments: the one place that says what is valid, used by
-// the C API and the DALI operators. Every function returns an empty string when the value is
-// valid, else a sentence naming the argument (and the sample, and the class) with what was
-// expected and what came.
+// Validation of the mixing family's options and arguments: the one place that says what is
+// valid, used by the C API and the DALI operators. Every function returns an empty string when
+// the value is valid, else a sentence naming the argument (and the sample, and the class) with
+// what was expected and what came.
 #pragma once
 
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "../kernels/saliency_mix_batch.h"
+#include "../mix/plan.h"
 #include "image_checks.h"
 
 namespace dsm {
@@ -182,13 +182,13 @@ inline std::string CheckBoxDraw(int64_t sample, const double *values) {
 /// Pair mode mixes each pair both ways with one draw: source[source[i]] == i for every i.
 inline std::string CheckPairSources(const MixSample *samples, int num_samples) {
   for (int i = 0; i < num_samples; ++i) {
-    const int j = samples[i].source;
+    const int j = samples[i].draw.source;
     if (j < 0 || j >= num_samples) continue;  // reported by CheckSource
-    if (samples[j].source != i)
+    if (samples[j].draw.source != i)
       return "source: mode \"pair\" needs pairs that mix both ways (source[source[i]] == i, "
              "e.g. the reverse pairing N-1-i), but sample " + std::to_string(i) + " pairs with " +
              std::to_string(j) + " and sample " + std::to_string(j) + " with " +
-             std::to_string(samples[j].source);
+             std::to_string(samples[j].draw.source);
   }
   return {};
 }
@@ -200,32 +200,33 @@ inline std::string CheckPairSources(const MixSample *samples, int num_samples) {
 /// check.
 inline std::string CheckMixArguments(const MixConfig &config, const MixSample *samples,
                                      bool soft_labels_on_host) {
-  const std::string shape_error = CheckImageShape(config.height, config.width, config.channels);
+  const MixRule &rule = config.rule;
+  const std::string shape_error = CheckImageShape(rule.height, rule.width, config.channels);
   if (!shape_error.empty()) return "images: " + shape_error;
   if (config.num_samples < 1)
     return "expected at least 1 sample, got " + std::to_string(config.num_samples);
   std::string error = CheckMixOptions(config.num_classes, config.label_smoothing);
-  if (error.empty() && config.has_minmax)
-    error = CheckCutmixMinmax(config.minmax[0], config.minmax[1]);
-  if (error.empty() && config.has_minmax)
-    error = CheckMinmaxFitsImage(config.minmax, config.height, config.width);
+  if (error.empty() && rule.has_minmax) error = CheckCutmixMinmax(rule.minmax[0], rule.minmax[1]);
+  if (error.empty() && rule.has_minmax)
+    error = CheckMinmaxFitsImage(rule.minmax, rule.height, rule.width);
   if (!error.empty()) return error;
   for (int i = 0; i < config.num_samples; ++i) {
     const MixSample &s = samples[i];
+    const MixDraw &d = s.draw;
     if (!s.soft_label)
       error = CheckClassId(i, s.label_id, config.num_classes);
     else if (soft_labels_on_host)
       error = CheckSoftLabel(i, s.soft_label, config.num_classes);
-    if (error.empty()) error = CheckSource(i, s.source, config.num_samples);
-    if (error.empty()) error = CheckLam(i, s.lam);
-    if (error.empty()) error = CheckCutmix(i, s.cutmix);
+    if (error.empty()) error = CheckSource(i, d.source, config.num_samples);
+    if (error.empty()) error = CheckLam(i, d.lam);
+    if (error.empty()) error = CheckCutmix(i, d.cutmix);
     if (error.empty() && config.UsesBoxDraws()) {
-      const double u[4] = {s.box_draw[0], s.box_draw[1], s.box_draw[2], s.box_draw[3]};
+      const double u[4] = {d.box_draw[0], d.box_draw[1], d.box_draw[2], d.box_draw[3]};
       error = CheckBoxDraw(i, u);
     }
     if (!error.empty()) return error;
   }
-  if (config.mode == MixMode::kPair) return CheckPairSources(samples, config.num_samples);
+  if (rule.mode == MixMode::kPair) return CheckPairSources(samples, config.num_samples);
   return {};
 }
 

@@ -4,7 +4,8 @@
 #include <string>
 
 #include "../checks/image_checks.h"
-#include "../kernels/fine_grained_saliency_cpu.h"
+#include "../saliency/fine_grained_saliency_cpu.h"
+#include "../saliency/fine_grained_saliency_math.h"
 
 namespace dali {
 
@@ -68,7 +69,7 @@ void SaliencyArgs::Setup(std::vector<OutputDesc> &output_desc,
   const int n = shape.num_samples();
   TensorListShape<> map_shape(n, 2);
   for (int i = 0; i < n; ++i) {
-    const auto s = shape.tensor_shape(i);
+    const auto s = shape.tensor_shape_span(i);  // a view: no shape is copied
     const int64_t c = ndim == 3 ? s[2] : 1;
     const std::string shape_error = dsm::CheckImageShape(s[0], s[1], c);
     if (!shape_error.empty())
@@ -104,11 +105,8 @@ void FineGrainedSaliency<CPUBackend>::RunImpl(Workspace &ws) {
           else
             out.u8 = map.mutable_tensor<uint8_t>(i);
           const int64_t peak = dsm::SaliencyMapCpu(in.tensor<uint8_t>(i), h, w, c, out);
-          if (args_.output_peak()) {
-            int32_t *yx = ws.Output<CPUBackend>(1).mutable_tensor<int32_t>(i);
-            yx[0] = static_cast<int32_t>(peak / w);
-            yx[1] = static_cast<int32_t>(peak % w);
-          }
+          if (args_.output_peak())
+            dsm::PeakPosition(peak, w, ws.Output<CPUBackend>(1).mutable_tensor<int32_t>(i));
         },
         static_cast<int64_t>(h) * w);
   }

@@ -1,22 +1,18 @@
 // GPU operator of `fn.fine_grained_saliency`: one batched launch sequence on the pipeline stream.
-#include <string>
 #include <vector>
 
+#include "../saliency/fine_grained_saliency_cuda.h"
 #include "dali/core/cuda_error.h"
 #include "dali/kernels/dynamic_scratchpad.h"
 #include "fine_grained_saliency.h"
-#include "../checks/cuda_driver_check.h"
-#include "../kernels/fine_grained_saliency_cuda.h"
+#include "gpu_driver.h"
 
 namespace dali {
-
 
 template <>
 FineGrainedSaliency<GPUBackend>::FineGrainedSaliency(const OpSpec &spec)
     : StatelessOperator<GPUBackend>(spec), args_(spec) {
-  const std::string driver_error = dsm::CheckCudaDriver();
-  DALI_ENFORCE(driver_error.empty(),
-               make_string("fn.fine_grained_saliency (device='gpu'): ", driver_error));
+  EnforceCudaDriver("fn.fine_grained_saliency");
 }
 
 template <>

@@ -1,26 +1,29 @@
 // The mixing family on CUDA: saliency (peaks, and the maps that content-aware CutMix reads) ->
 // int64 integral images of those maps -> decide (box, lam, kind) -> place and weigh by content
 // -> paste or blend -> labels.
-#include "saliency_mix_cuda.h"
+#include "mix_cuda.h"
 
 #include <algorithm>
 #include <climits>
 #include <vector>
 
-#include "cuda_try.h"
-#include "fine_grained_saliency_cuda.h"
-#include "mix_math.h"
+#include "../common/cuda_layout.h"
+#include "../common/cuda_try.h"
+#include "../common/integral_image.cuh"
+#include "../saliency/fine_grained_saliency_cuda.h"
+#include "blend.h"
+#include "box.h"
+#include "labels.h"
+#include "placement.h"
 
 namespace dsm {
 namespace {
 
-constexpr size_t kAlign = 256;
-size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
 /// Bytes of one int64 integral image of an H x W map ((H + 1) x (W + 1)), aligned.
 size_t IntegralBytes(const MixConfig &c) {
-  return AlignUp((static_cast<size_t>(c.height) + 1) * (static_cast<size_t>(c.width) + 1) *
-                 sizeof(int64_t));
+  const size_t entries =
+      (static_cast<size_t>(c.rule.height) + 1) * (static_cast<size_t>(c.rule.width) + 1);
+  return AlignUp(entries * sizeof(int64_t));
 }
 
 /// Device view of one sample, filled on the host except for the decision.
@@ -36,23 +39,6 @@ struct MixDesc {
   MixDecision decision; // decided on the device
 };
 
-__device__ void WriteOutputs(const MixDesc &d, const MixDecision &m) {
-  if (d.io.out_box) {
-    d.io.out_box[0] = m.box.y1;
-    d.io.out_box[1] = m.box.x1;
-    d.io.out_box[2] = m.box.y2;
-    d.io.out_box[3] = m.box.x2;
-  }
-  if (d.io.out_dest_box) {
-    d.io.out_dest_box[0] = m.dest.y1;
-    d.io.out_dest_box[1] = m.dest.x1;
-    d.io.out_dest_box[2] = m.dest.y2;
-    d.io.out_dest_box[3] = m.dest.x2;
-  }
-  if (d.io.out_lam) *d.io.out_lam = m.lam;
-  if (d.io.out_source) *d.io.out_source = d.io.source;
-}
-
 /// The decision of each sample; its outputs too unless ContentKernel still changes it.
 __global__ void DecideKernel(MixDesc *descs, int n, MixRule rule, bool write_outputs) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -62,68 +48,38 @@ __global__ void DecideKernel(MixDesc *descs, int n, MixRule rule, bool write_out
   const MixDraw &g = d.governing;
   const MixDecision m = DecideMix(rule, g.lam, g.apply, g.cutmix, g.box_draw, py, px);
   d.decision = m;
-  if (write_outputs) WriteOutputs(d, m);
+  if (write_outputs) WriteMixOutputs(d.io, m);
 }
 
 /// Row prefix sums of the maps (blockIdx.y: the map), one warp per row:
-/// integral[y + 1][x + 1] = map[y][0] + ... + map[y][x], integral[y + 1][0] = 0. A row sums to
-/// at most 255 * 65,793 < 2^32: exact in uint32.
+/// integral[y + 1][x + 1] = map[y][0] + ... + map[y][x], integral[y + 1][0] = 0 (exact).
 __global__ void IntegralRowKernel(const uint8_t *maps, size_t map_pitch, int64_t *integrals,
                                   size_t integral_pitch, int height, int width) {
-  const uint8_t *map = maps + blockIdx.y * map_pitch;
-  int64_t *integral = integrals + blockIdx.y * integral_pitch;
-  const int64_t stride = static_cast<int64_t>(width) + 1;
-  const int lane = threadIdx.x & 31;
-  const int warps_per_block = blockDim.x / 32;
-  for (int y = blockIdx.x * warps_per_block + threadIdx.x / 32; y < height;
-       y += gridDim.x * warps_per_block) {
-    const uint8_t *m = map + static_cast<int64_t>(y) * width;
-    int64_t *out = integral + (static_cast<int64_t>(y) + 1) * stride;
-    if (lane == 0) out[0] = 0;
-    uint32_t carry = 0;
-    for (int x0 = 0; x0 < width; x0 += 32) {
-      const int x = x0 + lane;
-      uint32_t v = x < width ? m[x] : 0u;
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const uint32_t t = __shfl_up_sync(0xFFFFFFFFu, v, o);
-        if (lane >= o) v += t;
-      }
-      v += carry;
-      if (x < width) out[x + 1] = static_cast<int64_t>(v);
-      carry = __shfl_sync(0xFFFFFFFFu, v, 31);
-    }
-  }
+  RowPrefixSums(maps + blockIdx.y * map_pitch, integrals + blockIdx.y * integral_pitch, height,
+                width);
 }
 
 /// Column accumulation of the row prefix sums (blockIdx.y: the map), a thread per column, top to
 /// bottom, in int64 (exact): integral[0][x] = 0, integral[y + 1][x] += integral[y][x].
 __global__ void IntegralColumnKernel(int64_t *integrals, size_t integral_pitch, int height,
                                      int width) {
-  int64_t *integral = integrals + blockIdx.y * integral_pitch;
-  const int64_t stride = static_cast<int64_t>(width) + 1;
-  for (int64_t x = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; x < stride;
-       x += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    int64_t acc = 0;
-    integral[x] = 0;
-    int64_t *p = integral + x;
-    for (int y = 1; y <= height; ++y) {
-      p += stride;
-      acc += *p;
-      *p = acc;
-    }
-  }
+  ColumnPrefixSums(integrals + blockIdx.y * integral_pitch, height, width);
 }
 
+/// ContentKernel's block (it is launched with this many threads, and no other): its reduction
+/// halves the block down to one thread, so a power of two.
 constexpr int kContentThreads = 256;
+static_assert(kContentThreads > 0 && (kContentThreads & (kContentThreads - 1)) == 0,
+              "ContentKernel's block reduction needs a power-of-two block");
 
 /// Placement and weight by content of sample blockIdx.x (docs/algorithm.md, "Content-aware
 /// placement and label weights"), then its outputs. With target_background the block searches
 /// the grid of destinations: each thread its candidates k (ascending, a strict < keeps its
 /// first minimum), then a block reduction of (cost, k) that keeps the smallest cost and, among
 /// equal costs, the smallest k: the first minimum in row-major order, as the CPU's loop.
-__global__ void ContentKernel(MixDesc *descs, int height, int width, bool target_background,
-                              bool saliency_weights) {
+__global__ void __launch_bounds__(kContentThreads)
+    ContentKernel(MixDesc *descs, int height, int width, bool target_background,
+                  bool saliency_weights) {
   MixDesc &d = descs[blockIdx.x];
   MixDecision m = d.decision;
   __syncthreads();  // every thread has read the decision before thread 0 rewrites it
@@ -175,7 +131,7 @@ __global__ void ContentKernel(MixDesc *descs, int height, int width, bool target
     }
   }
   d.decision = m;
-  WriteOutputs(d, m);
+  WriteMixOutputs(d.io, m);
 }
 
 /// The pixels of sample blockIdx.y: the target, with the source's box pasted at the destination
@@ -223,91 +179,98 @@ __global__ void LabelKernel(const MixDesc *descs, int num_classes, float smoothi
   }
 }
 
-}  // namespace
+/// Where one run's buffers are: the plan's offsets into the caller's scratch (device) and
+/// staging (host) memory.
+struct MixBuffers {
+  MixDesc *descs;        ///< per-sample descriptors (device)
+  MixDesc *host_descs;   ///< their staging copy (host)
+  int32_t *peaks;        ///< (y, x) per image (device)
+  uint8_t *maps;         ///< the saliency maps, AlignUp(H * W) bytes apart (device)
+  uint8_t *saliency;     ///< the saliency kernels' scratch (device)
+  int64_t *integrals;    ///< the integral images, in the saliency scratch once the stream is
+                         ///< done with it, IntegralBytes apart (device)
+  uint8_t *host_saliency;  ///< the saliency kernels' staging (host)
+};
 
-MixPlanCuda PlanSaliencyMixCuda(const MixConfig &c, const MixSample *samples) {
-  MixPlanCuda l;
-  l.config = c;
-  l.mix = PlanMix(c, samples);
-  const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
-  const size_t num_maps = l.mix.saliency_images.size();
-  const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  std::vector<SaliencySample> saliency_samples(num_maps);
-  for (auto &s : saliency_samples) s = {nullptr, nullptr, nullptr, c.height, c.width, c.channels};
-  const size_t saliency_bytes =
-      SaliencyCudaScratchBytes(saliency_samples.data(), static_cast<int>(num_maps));
-  const size_t integral_bytes = IntegralBytes(c) * l.mix.map_images.size();
-  l.descs = 0;
-  l.peaks = AlignUp(sizeof(MixDesc) * n);
-  l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * n);
-  l.saliency = l.maps + AlignUp(pixels) * num_maps;
-  l.scratch_bytes = l.saliency + std::max(saliency_bytes, integral_bytes);
-  l.staging_descs = 0;
-  l.staging_saliency = AlignUp(sizeof(MixDesc) * n);
-  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(static_cast<int>(num_maps));
-  return l;
+MixBuffers BuffersOf(const MixPlanCuda &l, void *scratch, void *staging) {
+  auto *base = static_cast<uint8_t *>(scratch);
+  auto *host = static_cast<uint8_t *>(staging);
+  MixBuffers b;
+  b.descs = reinterpret_cast<MixDesc *>(base + l.descs);
+  b.host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
+  b.peaks = reinterpret_cast<int32_t *>(base + l.peaks);
+  b.maps = base + l.maps;
+  b.saliency = base + l.saliency;
+  b.integrals = reinterpret_cast<int64_t *>(base + l.saliency);
+  b.host_saliency = host + l.staging_saliency;
+  return b;
 }
 
-cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void *scratch,
-                            size_t scratch_bytes, void *staging, size_t staging_bytes,
-                            cudaStream_t stream) {
-  const MixConfig &c = l.config;
-  const int n = c.num_samples;
-  if (n <= 0) return cudaSuccess;
-  if (scratch_bytes < l.scratch_bytes || staging_bytes < l.staging_bytes)
-    return cudaErrorInvalidValue;
-  auto *base = static_cast<uint8_t *>(scratch);
-  auto *descs = reinterpret_cast<MixDesc *>(base + l.descs);
-  auto *peaks = reinterpret_cast<int32_t *>(base + l.peaks);
-  auto *host = static_cast<uint8_t *>(staging);
-  auto *host_descs = reinterpret_cast<MixDesc *>(host + l.staging_descs);
-  const MixDraw *draws = l.mix.draws.data();
-  const std::vector<int> &map_slot = l.mix.map_slot;
-  constexpr int kMaxGridY = 65535;
-
-  // 1. Saliency maps and peaks of the images that applied saliency boxes are centred on or
-  //    whose masses content-aware CutMix reads.
-  const size_t pixels = static_cast<size_t>(c.height) * c.width;
-  const size_t num_maps = l.mix.saliency_images.size();
-  std::vector<SaliencySample> saliency_samples(num_maps);
-  for (size_t k = 0; k < num_maps; ++k) {
-    const int j = l.mix.saliency_images[k];
-    saliency_samples[k] = {samples[j].image, base + l.maps + AlignUp(pixels) * k,
-                           peaks + 2 * static_cast<size_t>(j), c.height, c.width, c.channels};
+/// The saliency kernels' samples: the planned images (plan.saliency_images), map k into slot k
+/// of the maps, each peak at its image's place, with the pointers of `b` (none when null: for
+/// the sizes alone).
+std::vector<SaliencySample> SaliencySamples(const MixPlan &plan, const MixSample *samples,
+                                            const MixBuffers *b) {
+  const MixConfig &c = plan.config;
+  const size_t map_bytes = AlignUp(static_cast<size_t>(c.rule.height) * c.rule.width);
+  std::vector<SaliencySample> out(plan.saliency_images.size());
+  for (size_t k = 0; k < out.size(); ++k) {
+    const int j = plan.saliency_images[k];
+    out[k] = {nullptr, nullptr, nullptr, c.rule.height, c.rule.width, c.channels};
+    if (!b) continue;
+    out[k].image = samples[j].image;
+    out[k].map = b->maps + map_bytes * k;
+    out[k].peak = b->peaks + 2 * static_cast<size_t>(j);
   }
-  if (num_maps > 0) {
-    DSM_CUDA_TRY(SaliencyCuda(saliency_samples.data(), static_cast<int>(num_maps), false,
-                              base + l.saliency, l.scratch_bytes - l.saliency,
-                              host + l.staging_saliency, stream));
-  }
+  return out;
+}
 
-  // 2. The int64 integral images of the maps whose masses are read (slots 0 .. count - 1), in
-  //    the saliency kernels' scratch, which the stream has finished with.
-  auto *integrals = reinterpret_cast<int64_t *>(base + l.saliency);
+/// Step 1: the saliency maps and peaks of the images that applied saliency boxes are centred on
+/// or whose masses content-aware CutMix reads.
+cudaError_t SaliencyStep(const MixPlanCuda &l, const MixSample *samples, const MixBuffers &b,
+                         cudaStream_t stream) {
+  const std::vector<SaliencySample> saliency = SaliencySamples(l.mix, samples, &b);
+  if (saliency.empty()) return cudaSuccess;
+  return SaliencyCuda(saliency.data(), static_cast<int>(saliency.size()), false, b.saliency,
+                      l.scratch_bytes - l.saliency, b.host_saliency, stream);
+}
+
+/// Step 2: the int64 integral images of the maps whose masses are read (slots 0 .. count - 1),
+/// in the saliency kernels' scratch, which the stream has finished with.
+cudaError_t IntegralStep(const MixPlanCuda &l, const MixBuffers &b, cudaStream_t stream) {
+  const MixConfig &c = l.mix.config;
+  const size_t map_bytes = AlignUp(static_cast<size_t>(c.rule.height) * c.rule.width);
   const size_t integral_pitch = IntegralBytes(c) / sizeof(int64_t);
   const int num_integrals = static_cast<int>(l.mix.map_images.size());
   for (int first = 0; first < num_integrals; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, num_integrals - first);
-    const unsigned row_blocks = static_cast<unsigned>(std::clamp((c.height + 7) / 8, 1, 512));
+    const unsigned row_blocks =
+        static_cast<unsigned>(std::clamp((c.rule.height + 7) / 8, 1, 512));
     IntegralRowKernel<<<dim3(row_blocks, count), 256, 0, stream>>>(
-        base + l.maps + AlignUp(pixels) * first, AlignUp(pixels),
-        integrals + integral_pitch * first, integral_pitch, c.height, c.width);
+        b.maps + map_bytes * first, map_bytes, b.integrals + integral_pitch * first,
+        integral_pitch, c.rule.height, c.rule.width);
     DSM_CUDA_TRY(cudaGetLastError());
     const unsigned column_blocks =
-        static_cast<unsigned>(std::clamp((c.width + 1 + 255) / 256, 1, 512));
+        static_cast<unsigned>(std::clamp((c.rule.width + 1 + 255) / 256, 1, 512));
     IntegralColumnKernel<<<dim3(column_blocks, count), 256, 0, stream>>>(
-        integrals + integral_pitch * first, integral_pitch, c.height, c.width);
+        b.integrals + integral_pitch * first, integral_pitch, c.rule.height, c.rule.width);
     DSM_CUDA_TRY(cudaGetLastError());
   }
-  auto integral_of = [&](int image) -> const int64_t * {
-    const int slot = map_slot[image];
-    return slot < 0 ? nullptr : integrals + integral_pitch * static_cast<size_t>(slot);
-  };
+  return cudaSuccess;
+}
 
-  // 3. Per-sample descriptors: the governing draw, the source, the peak, the integral images
-  //    (the CPU path's rules).
-  for (int i = 0; i < n; ++i) {
-    const MixDraw draw = GoverningDraw(draws, i, c.mode);
+/// Step 3 (host): the per-sample descriptors, by the CPU path's rules: the governing draw, the
+/// source, the peak, the integral images.
+void FillDescs(const MixPlanCuda &l, const MixSample *samples, const MixBuffers &b) {
+  const MixConfig &c = l.mix.config;
+  const MixDraw *draws = l.mix.draws.data();
+  const size_t integral_pitch = IntegralBytes(c) / sizeof(int64_t);
+  auto integral_of = [&](int image) -> const int64_t * {
+    const int slot = l.mix.map_slot[image];
+    return slot < 0 ? nullptr : b.integrals + integral_pitch * static_cast<size_t>(slot);
+  };
+  for (int i = 0; i < c.num_samples; ++i) {
+    const MixDraw draw = GoverningDraw(draws, i, c.rule.mode);
     const MixSample &source = samples[draw.source];
     MixDesc d{};
     d.io = samples[i];
@@ -315,31 +278,38 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     d.source_soft_label = source.soft_label;
     d.source_label_id = source.label_id;
     d.governing = draw;
-    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.mode));
-    d.peak = NeedsPeak(c, draw) ? peaks + 2 * peak_image : nullptr;
+    const size_t peak_image = static_cast<size_t>(PeakImage(draws, i, c.rule.mode));
+    d.peak = NeedsPeak(c, draw) ? b.peaks + 2 * peak_image : nullptr;
     d.target_integral = NeedsTargetMap(c, draw) ? integral_of(i) : nullptr;
     d.source_integral = NeedsSourceMap(c, draw) ? integral_of(draw.source) : nullptr;
-    host_descs[i] = d;
+    b.host_descs[i] = d;
   }
-  DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(MixDesc) * n, cudaMemcpyHostToDevice,
-                               stream));
+}
 
-  // 4. Decisions (placed and weighed by content when asked), then the pixels and the labels.
+/// Step 4: the decisions, placed and weighed by content when asked.
+cudaError_t DecideStep(const MixConfig &c, MixDesc *descs, cudaStream_t stream) {
+  const int n = c.num_samples;
   const bool content = c.ContentAware();
-  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.Rule(), !content);
+  DecideKernel<<<(n + 127) / 128, 128, 0, stream>>>(descs, n, c.rule, !content);
   DSM_CUDA_TRY(cudaGetLastError());
   if (content) {
     ContentKernel<<<static_cast<unsigned>(n), kContentThreads, 0, stream>>>(
-        descs, c.height, c.width, c.target_background, c.saliency_weights);
+        descs, c.rule.height, c.rule.width, c.target_background, c.saliency_weights);
     DSM_CUDA_TRY(cudaGetLastError());
   }
-  const int row_bytes = c.width * c.channels;  // <= 65,793 * 3
-  const unsigned row_blocks = static_cast<unsigned>(std::min(c.height, 4096));
+  return cudaSuccess;
+}
+
+/// Step 5: the pixels and the labels.
+cudaError_t PixelLabelStep(const MixConfig &c, const MixDesc *descs, cudaStream_t stream) {
+  const int n = c.num_samples;
+  const int row_bytes = c.rule.width * c.channels;  // <= 65,793 * 3
+  const unsigned row_blocks = static_cast<unsigned>(std::min(c.rule.height, 4096));
   const unsigned row_threads = row_bytes >= 512 ? 256 : (row_bytes >= 128 ? 128 : 32);
   for (int first = 0; first < n; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, n - first);
-    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(descs + first, c.height,
-                                                                     row_bytes, c.channels);
+    PixelKernel<<<dim3(row_blocks, count), row_threads, 0, stream>>>(
+        descs + first, c.rule.height, row_bytes, c.channels);
     DSM_CUDA_TRY(cudaGetLastError());
     // At most 4096 blocks per sample; the kernel's grid-stride loop covers the rest.
     const unsigned label_blocks =
@@ -349,6 +319,45 @@ cudaError_t SaliencyMixCuda(const MixPlanCuda &l, const MixSample *samples, void
     DSM_CUDA_TRY(cudaGetLastError());
   }
   return cudaSuccess;
+}
+
+}  // namespace
+
+MixPlanCuda PlanMixCuda(const MixConfig &c, const MixSample *samples) {
+  MixPlanCuda l;
+  l.mix = PlanMix(c, samples);
+  const size_t n = static_cast<size_t>(c.num_samples < 0 ? 0 : c.num_samples);
+  const std::vector<SaliencySample> saliency = SaliencySamples(l.mix, nullptr, nullptr);
+  const int num_maps = static_cast<int>(saliency.size());
+  const size_t pixels = static_cast<size_t>(c.rule.height) * c.rule.width;
+  const size_t saliency_bytes = SaliencyCudaScratchBytes(saliency.data(), num_maps);
+  const size_t integral_bytes = IntegralBytes(c) * l.mix.map_images.size();
+  l.descs = 0;
+  l.peaks = AlignUp(sizeof(MixDesc) * n);
+  l.maps = l.peaks + AlignUp(sizeof(int32_t) * 2 * n);
+  l.saliency = l.maps + AlignUp(pixels) * saliency.size();
+  l.scratch_bytes = l.saliency + std::max(saliency_bytes, integral_bytes);
+  l.staging_descs = 0;
+  l.staging_saliency = AlignUp(sizeof(MixDesc) * n);
+  l.staging_bytes = l.staging_saliency + SaliencyCudaStagingBytes(num_maps);
+  return l;
+}
+
+cudaError_t MixCuda(const MixPlanCuda &l, const MixSample *samples, void *scratch,
+                    size_t scratch_bytes, void *staging, size_t staging_bytes,
+                    cudaStream_t stream) {
+  const MixConfig &c = l.mix.config;
+  if (c.num_samples <= 0) return cudaSuccess;
+  if (scratch_bytes < l.scratch_bytes || staging_bytes < l.staging_bytes)
+    return cudaErrorInvalidValue;
+  const MixBuffers b = BuffersOf(l, scratch, staging);
+  DSM_CUDA_TRY(SaliencyStep(l, samples, b, stream));
+  DSM_CUDA_TRY(IntegralStep(l, b, stream));
+  FillDescs(l, samples, b);
+  DSM_CUDA_TRY(cudaMemcpyAsync(b.descs, b.host_descs, sizeof(MixDesc) * c.num_samples,
+                               cudaMemcpyHostToDevice, stream));
+  DSM_CUDA_TRY(DecideStep(c, b.descs, stream));
+  return PixelLabelStep(c, b.descs, stream);
 }
 
 }  // namespace dsm

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "fine_grained_saliency_math.h"
-#include "target_clones.h"  // the hot loops get AVX-512 / AVX2 clones on x86-64
+#include "../common/target_clones.h"  // the hot loops get AVX-512 / AVX2 clones on x86-64
 
 
 namespace dsm {
@@ -51,7 +51,8 @@ DSM_TARGET_CLONES void GrayCpu(const uint8_t *image, int64_t pixels, int channel
 }
 
 /// One 3x3 Gaussian blur, BORDER_REFLECT_101, separable integer sums: exact.
-DSM_TARGET_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width, uint16_t *hsum) {
+DSM_TARGET_CLONES void BlurCpu(const uint8_t *src, uint8_t *dst, int height, int width,
+                               uint16_t *hsum) {
   for (int y = 0; y < height; ++y) {
     const uint8_t *s = src + static_cast<int64_t>(y) * width;
     uint16_t *h = hsum + static_cast<int64_t>(y) * width;
@@ -157,18 +158,10 @@ void IntegralCpu(const uint8_t *gray, int height, int width, float *integral, in
   }
 }
 
-}  // namespace
-
-int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels,
-                       SaliencyOutput out) {
-  if (height < 1 || width < 1) return 0;  // refused by CheckImageShape; tells the compiler too
-  CpuScratch &s = ThreadScratch();
-  const int64_t pixels = static_cast<int64_t>(height) * width;
-  // Padded integral image: kPad columns on each side repeat columns 0 and W (see ScaleRow).
-  const int stride = width + 1 + 2 * kPad;
-
-  uint8_t *gray = Sized(s.gray, pixels);
-  SmoothedGrayCpu(image, height, width, channels, gray);
+/// The padded float32 integral image of `gray` (see ScaleRow): IntegralCpu's H + 1 rows, `stride`
+/// floats apart, each with kPad columns on either side that repeat its columns 0 and W.
+/// Returns column 0 of row 0.
+float *PaddedIntegralCpu(const uint8_t *gray, int height, int width, int stride, CpuScratch &s) {
   float *padded = Sized(s.integral, static_cast<int64_t>(height + 1) * stride);
   float *integral = padded + kPad;  // column 0 of row 0
   IntegralCpu(gray, height, width, integral, stride);
@@ -177,14 +170,21 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
     std::fill(row - kPad, row, row[0]);
     std::fill(row + width + 1, row + width + 1 + kPad, row[width]);
   }
+  return integral;
+}
 
+/// Steps 4 to 6 up to the normalisation: per pixel the sums over the six scales of its on and
+/// off responses (uint16, into s.sum_on and s.sum_off), and their maxima.
+void ScaleSumsCpu(const uint8_t *gray, const float *integral, int height, int width, int stride,
+                  CpuScratch &s, uint32_t &max_on, uint32_t &max_off) {
+  const int64_t pixels = static_cast<int64_t>(height) * width;
   float *centre = Sized(s.centre, width);
   int32_t *acc_on = Sized(s.acc_on, width);
   int32_t *acc_off = Sized(s.acc_off, width);
   uint16_t *sum_on = Sized(s.sum_on, pixels);
   uint16_t *sum_off = Sized(s.sum_off, pixels);
-  uint32_t max_on = 0, max_off = 0;
-
+  max_on = 0;
+  max_off = 0;
   for (int y = 0; y < height; ++y) {
     const uint8_t *g = gray + static_cast<int64_t>(y) * width;
     for (int x = 0; x < width; ++x) centre[x] = static_cast<float>(g[x]);
@@ -209,8 +209,13 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
     max_on = std::max(max_on, static_cast<uint32_t>(row_max_on));
     max_off = std::max(max_off, static_cast<uint32_t>(row_max_off));
   }
+}
 
-  // Normalisations through lookup tables: a scale sum is at most 6 * 255.
+/// Steps 6 to 8 from the scale sums: the normalisations and the mix through lookup tables (a
+/// scale sum is at most 6 * 255) into the uint8 `map`, then the index of its first maximum: a
+/// vectorised max and a memchr, instead of a branch per pixel.
+int64_t MixedMapAndPeakCpu(CpuScratch &s, uint32_t max_on, uint32_t max_off, int64_t pixels,
+                           uint8_t *map) {
   uint8_t *lut_on = Sized(s.lut_on, max_on + 1);
   uint8_t *lut_off = Sized(s.lut_off, max_off + 1);
   for (uint32_t v = 0; v <= max_on; ++v) lut_on[v] = NormalizeScaleSum(v, max_on);
@@ -218,15 +223,28 @@ int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels
   const uint32_t mix_max = MixMaximum(max_on, max_off);
   uint8_t *lut_mix = Sized(s.lut_mix, 511);
   for (uint32_t v = 0; v < 511; ++v) lut_mix[v] = MixOnOff(v, 0, mix_max);
-
-  // The map as uint8 (into the output, or scratch for a float output), then the first maximum:
-  // a vectorised max and a memchr, instead of a branch per pixel.
-  uint8_t *map = out.u8 ? out.u8 : Sized(s.map_u8, pixels);
   const uint8_t peak_value =
-      MixedMapCpu(sum_on, sum_off, lut_on, lut_off, lut_mix, pixels, map);
-  const int64_t peak =
-      static_cast<const uint8_t *>(std::memchr(map, peak_value, static_cast<size_t>(pixels))) -
-      map;
+      MixedMapCpu(s.sum_on.data(), s.sum_off.data(), lut_on, lut_off, lut_mix, pixels, map);
+  return static_cast<const uint8_t *>(std::memchr(map, peak_value, static_cast<size_t>(pixels))) -
+         map;
+}
+
+}  // namespace
+
+int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels,
+                       SaliencyOutput out) {
+  if (height < 1 || width < 1) return 0;  // refused by CheckImageShape; tells the compiler too
+  CpuScratch &s = ThreadScratch();
+  const int64_t pixels = static_cast<int64_t>(height) * width;
+  uint8_t *gray = Sized(s.gray, pixels);
+  SmoothedGrayCpu(image, height, width, channels, gray);
+  const int stride = width + 1 + 2 * kPad;
+  const float *integral = PaddedIntegralCpu(gray, height, width, stride, s);
+  uint32_t max_on = 0, max_off = 0;
+  ScaleSumsCpu(gray, integral, height, width, stride, s, max_on, max_off);
+  // The map as uint8: into the output, or into scratch for a float output (or none).
+  uint8_t *map = out.u8 ? out.u8 : Sized(s.map_u8, pixels);
+  const int64_t peak = MixedMapAndPeakCpu(s, max_on, max_off, pixels, map);
   if (out.f32)
     for (int64_t i = 0; i < pixels; ++i) out.f32[i] = SaliencyToFloat(map[i]);
   return peak;

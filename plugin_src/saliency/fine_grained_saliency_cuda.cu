@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "cuda_try.h"
+#include "../common/cuda_layout.h"
+#include "../common/cuda_try.h"
+#include "../common/integral_image.cuh"
 #include "fine_grained_saliency_math.h"
 
 namespace dsm {
@@ -22,9 +24,6 @@ namespace {
 
 constexpr int kBlock = 256;
 constexpr int kMaxBlocksPerSample = 512;
-constexpr size_t kAlign = 256;
-
-size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 /// Per-image statistics reduced with atomics; zeroed before each run.
 struct SampleStats {
@@ -49,11 +48,24 @@ struct Layout {
   std::vector<size_t> offsets;  // per sample: start of its buffers
 };
 
-size_t SampleBytes(const SaliencySample &s) {
+/// Where one sample's buffers start in its part of the scratch (blurred_once at 0), and its end.
+struct SampleOffsets {
+  size_t gray = 0, integral = 0, sum_on = 0, sum_off = 0, end = 0;
+};
+
+SampleOffsets OffsetsOf(const SaliencySample &s) {
   const size_t pixels = static_cast<size_t>(s.height) * s.width;
   const size_t integral = static_cast<size_t>(s.height + 1) * (s.width + 1) * sizeof(float);
-  return AlignUp(pixels) * 2 + AlignUp(integral) + AlignUp(pixels * sizeof(uint16_t)) * 2;
+  SampleOffsets o;
+  o.gray = AlignUp(pixels);
+  o.integral = 2 * AlignUp(pixels);
+  o.sum_on = o.integral + AlignUp(integral);
+  o.sum_off = o.sum_on + AlignUp(pixels * sizeof(uint16_t));
+  o.end = o.sum_off + AlignUp(pixels * sizeof(uint16_t));
+  return o;
 }
+
+size_t SampleBytes(const SaliencySample &s) { return OffsetsOf(s).end; }
 
 Layout PlanLayout(const SaliencySample *samples, int n) {
   Layout l;
@@ -109,44 +121,13 @@ __global__ void BlurKernel(const SampleDesc *descs) {
 /// Row prefix sums: one warp per row; writes integral[y+1][x+1] = sum(gray[y][0..x]) (exact).
 __global__ void RowPrefixKernel(const SampleDesc *descs) {
   const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
-  const int h = d.io.height, w = d.io.width, stride = w + 1;
-  const int lane = threadIdx.x & 31;
-  const int warps_per_block = blockDim.x / 32;
-  for (int y = blockIdx.x * warps_per_block + threadIdx.x / 32; y < h;
-       y += gridDim.x * warps_per_block) {
-    const uint8_t *g = d.gray + static_cast<int64_t>(y) * w;
-    float *out = d.integral + static_cast<int64_t>(y + 1) * stride;
-    if (lane == 0) out[0] = 0.0f;
-    uint32_t carry = 0;
-    for (int x0 = 0; x0 < w; x0 += 32) {
-      const int x = x0 + lane;
-      uint32_t v = x < w ? g[x] : 0u;
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const uint32_t t = __shfl_up_sync(0xFFFFFFFFu, v, o);
-        if (lane >= o) v += t;
-      }
-      v += carry;
-      if (x < w) out[x + 1] = static_cast<float>(v);
-      carry = __shfl_sync(0xFFFFFFFFu, v, 31);
-    }
-  }
+  RowPrefixSums(d.gray, d.integral, d.io.height, d.io.width);
 }
 
 /// Column accumulation: integral[y+1][x] = integral[y][x] + rowprefix[y][x], float32, in order.
 __global__ void ColumnAccumulateKernel(const SampleDesc *descs) {
   const SampleDesc d = descs[blockIdx.y];  // a local copy: no reloads after stores
-  const int h = d.io.height, stride = d.io.width + 1;
-  for (int x = blockIdx.x * blockDim.x + threadIdx.x; x < stride; x += gridDim.x * blockDim.x) {
-    float acc = 0.0f;
-    d.integral[x] = 0.0f;
-    float *p = d.integral + x;
-    for (int y = 1; y <= h; ++y) {
-      p += stride;
-      acc = AddF(acc, *p);
-      *p = acc;
-    }
-  }
+  ColumnPrefixSums(d.integral, d.io.height, d.io.width);
 }
 
 __device__ __forceinline__ unsigned int WarpMax(unsigned int v) {
@@ -232,66 +213,55 @@ __global__ void PeakKernel(const SampleDesc *descs, int n) {
   if (!d.io.peak) return;
   const unsigned long long key = d.stats->peak_key;
   const int64_t index = static_cast<int64_t>(0xFFFFFFFFull - (key & 0xFFFFFFFFull));
-  d.io.peak[0] = static_cast<int32_t>(index / d.io.width);
-  d.io.peak[1] = static_cast<int32_t>(index % d.io.width);
+  PeakPosition(index, d.io.width, d.io.peak);
 }
 
-}  // namespace
-
-size_t SaliencyCudaScratchBytes(const SaliencySample *samples, int num_samples) {
-  return PlanLayout(samples, num_samples).total;
-}
-
-size_t SaliencyCudaStagingBytes(int num_samples) { return sizeof(SampleDesc) * num_samples; }
-
-cudaError_t SaliencyCuda(const SaliencySample *samples, int num_samples, bool float_output,
-                         void *scratch, size_t scratch_bytes, void *staging,
-                         cudaStream_t stream) {
-  if (num_samples <= 0) return cudaSuccess;
-  const Layout layout = PlanLayout(samples, num_samples);
-  if (scratch_bytes < layout.total) return cudaErrorInvalidValue;
-  auto *base = static_cast<uint8_t *>(scratch);
-  auto *stats = reinterpret_cast<SampleStats *>(base + layout.stats);
-  auto *host_descs = static_cast<SampleDesc *>(staging);
+/// The largest sample of a batch, which sizes the grids.
+struct BatchExtent {
   int64_t max_pixels = 0;
   int max_height = 0, max_width = 0;
+};
+
+/// The samples' descriptors, into the host staging `host_descs`: each sample's buffers in its
+/// part of the scratch (`base`, as `layout` places them). Returns the batch's extent.
+BatchExtent FillDescs(const SaliencySample *samples, int num_samples, const Layout &layout,
+                      uint8_t *base, SampleDesc *host_descs) {
+  auto *stats = reinterpret_cast<SampleStats *>(base + layout.stats);
+  BatchExtent e;
   for (int i = 0; i < num_samples; ++i) {
     const SaliencySample &s = samples[i];
-    const size_t pixels = static_cast<size_t>(s.height) * s.width;
+    const SampleOffsets o = OffsetsOf(s);
     uint8_t *at = base + layout.offsets[i];
     SampleDesc d;
     d.io = s;
     d.blurred_once = at;
-    d.gray = at + AlignUp(pixels);
-    d.integral = reinterpret_cast<float *>(at + 2 * AlignUp(pixels));
-    uint8_t *after_integral =
-        at + 2 * AlignUp(pixels) +
-        AlignUp(static_cast<size_t>(s.height + 1) * (s.width + 1) * sizeof(float));
-    d.sum_on = reinterpret_cast<uint16_t *>(after_integral);
-    d.sum_off = reinterpret_cast<uint16_t *>(after_integral + AlignUp(pixels * sizeof(uint16_t)));
+    d.gray = at + o.gray;
+    d.integral = reinterpret_cast<float *>(at + o.integral);
+    d.sum_on = reinterpret_cast<uint16_t *>(at + o.sum_on);
+    d.sum_off = reinterpret_cast<uint16_t *>(at + o.sum_off);
     d.stats = stats + i;
     host_descs[i] = d;
-    max_pixels = std::max<int64_t>(max_pixels, static_cast<int64_t>(pixels));
-    max_height = std::max(max_height, s.height);
-    max_width = std::max(max_width, s.width);
+    e.max_pixels = std::max<int64_t>(e.max_pixels, static_cast<int64_t>(s.height) * s.width);
+    e.max_height = std::max(e.max_height, s.height);
+    e.max_width = std::max(e.max_width, s.width);
   }
-  auto *descs = reinterpret_cast<SampleDesc *>(base + layout.descs);
-  DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(SampleDesc) * num_samples,
-                               cudaMemcpyHostToDevice, stream));
-  DSM_CUDA_TRY(cudaMemsetAsync(stats, 0, sizeof(SampleStats) * num_samples, stream));
+  return e;
+}
 
+/// Stages 1 to 6 on `stream`, for every sample of `descs` (device): the grids sized for the
+/// batch's largest sample, blockIdx.y the sample, at most kMaxGridY samples a launch.
+cudaError_t LaunchStages(const SampleDesc *descs, int num_samples, const BatchExtent &e,
+                         bool float_output, cudaStream_t stream) {
   auto blocks_for = [](int64_t items, int per_block) {
     const int64_t b = (items + per_block - 1) / per_block;
     return static_cast<unsigned>(std::clamp<int64_t>(b, 1, kMaxBlocksPerSample));
   };
-  // gridDim.y (the sample index) is at most 65,535: larger batches go in chunks.
-  constexpr int kMaxGridY = 65535;
   for (int first = 0; first < num_samples; first += kMaxGridY) {
     const int count = std::min(kMaxGridY, num_samples - first);
     const SampleDesc *chunk = descs + first;
-    const dim3 pixel_grid(blocks_for(max_pixels, kBlock), count);
-    const dim3 row_grid(blocks_for(max_height, kBlock / 32), count);
-    const dim3 column_grid(blocks_for(max_width + 1, kBlock), count);
+    const dim3 pixel_grid(blocks_for(e.max_pixels, kBlock), count);
+    const dim3 row_grid(blocks_for(e.max_height, kBlock / 32), count);
+    const dim3 column_grid(blocks_for(e.max_width + 1, kBlock), count);
 
     BlurKernel<true><<<pixel_grid, kBlock, 0, stream>>>(chunk);
     DSM_CUDA_TRY(cudaGetLastError());
@@ -309,6 +279,32 @@ cudaError_t SaliencyCuda(const SaliencySample *samples, int num_samples, bool fl
       MixKernel<false><<<pixel_grid, kBlock, 0, stream>>>(chunk);
     DSM_CUDA_TRY(cudaGetLastError());
   }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+size_t SaliencyCudaScratchBytes(const SaliencySample *samples, int num_samples) {
+  return PlanLayout(samples, num_samples).total;
+}
+
+size_t SaliencyCudaStagingBytes(int num_samples) { return sizeof(SampleDesc) * num_samples; }
+
+cudaError_t SaliencyCuda(const SaliencySample *samples, int num_samples, bool float_output,
+                         void *scratch, size_t scratch_bytes, void *staging,
+                         cudaStream_t stream) {
+  if (num_samples <= 0) return cudaSuccess;
+  const Layout layout = PlanLayout(samples, num_samples);
+  if (scratch_bytes < layout.total) return cudaErrorInvalidValue;
+  auto *base = static_cast<uint8_t *>(scratch);
+  auto *host_descs = static_cast<SampleDesc *>(staging);
+  const BatchExtent extent = FillDescs(samples, num_samples, layout, base, host_descs);
+  auto *descs = reinterpret_cast<SampleDesc *>(base + layout.descs);
+  DSM_CUDA_TRY(cudaMemcpyAsync(descs, host_descs, sizeof(SampleDesc) * num_samples,
+                               cudaMemcpyHostToDevice, stream));
+  DSM_CUDA_TRY(cudaMemsetAsync(base + layout.stats, 0, sizeof(SampleStats) * num_samples,
+                               stream));
+  DSM_CUDA_TRY(LaunchStages(descs, num_samples, extent, float_output, stream));
   PeakKernel<<<(num_samples + 127) / 128, 128, 0, stream>>>(descs, num_samples);
   DSM_CUDA_TRY(cudaGetLastError());
   return cudaSuccess;

@@ -10,11 +10,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DSM_HD __host__ __device__ __forceinline__
-#else
-#define DSM_HD inline
-#endif
+#include "../common/exact_float.h"
 
 namespace dsm {
 
@@ -42,46 +38,6 @@ DSM_HD int Reflect101(int i, int n) {
 /// bit-exact 8-bit GaussianBlur: round half up.
 DSM_HD uint8_t RoundBlur(uint32_t weighted_sum) {
   return static_cast<uint8_t>((weighted_sum + 8u) >> 4);
-}
-
-DSM_HD float AddF(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
-DSM_HD float SubF(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-
-DSM_HD float DivF(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-
-DSM_HD double MulD(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
-DSM_HD double DivD(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __ddiv_rn(a, b);
-#else
-  return a / b;
-#endif
 }
 
 /// Box sum from four corners of the float32 integral image, in OpenCV's order:
@@ -142,6 +98,12 @@ DSM_HD float SaliencyToFloat(uint32_t k) {
 #else
   return static_cast<float>(k) * kScale;
 #endif
+}
+
+/// (y, x) of the row-major index of a pixel in an image of `width` columns.
+DSM_HD void PeakPosition(int64_t index, int width, int32_t *yx) {
+  yx[0] = static_cast<int32_t>(index / width);
+  yx[1] = static_cast<int32_t>(index % width);
 }
 
 /// Clamped window corner along one axis: the window spans [p - n + 1, p + n + 1) clipped to

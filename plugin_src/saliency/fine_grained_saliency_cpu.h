@@ -5,8 +5,8 @@
 
 namespace dsm {
 
-/// Where the saliency map goes: exactly one of `u8` (OpenCV's map times 255) or `f32` (OpenCV's
-/// float32 output, k/255) is non-null. Both are H*W, row-major.
+/// Where the saliency map goes: at most one of `u8` (OpenCV's map times 255) or `f32` (OpenCV's
+/// float32 output, k/255) is non-null (neither: the peak alone). Both are H*W, row-major.
 struct SaliencyOutput {
   uint8_t *u8 = nullptr;
   float *f32 = nullptr;
@@ -17,7 +17,8 @@ struct SaliencyOutput {
 /// `image` is uint8, HWC with `channels` 3 (RGB order) or 1 (gray), contiguous, of a shape that
 /// CheckImageShape (checks/image_checks.h) accepts. Throws std::bad_alloc when its per-thread
 /// scratch memory cannot grow.
-/// Returns the row-major index of the first maximum of the map (what np.argmax returns).
+/// Returns the row-major index of the first maximum of the map (what np.argmax returns;
+/// PeakPosition gives its (y, x)).
 int64_t SaliencyMapCpu(const uint8_t *image, int height, int width, int channels,
                        SaliencyOutput out);
 

@@ -9,16 +9,18 @@ The public API:
 - subpackages ``pipeline`` (the factories), ``torch`` (tensors and the iterator), ``data``
   (folders, shards, the decode check) and ``app`` (the command line and the trainer).
 
-Importing the package does not import DALI: the kernels, the torch front end and the dataset
-checks work with any DALI version, or none. The DALI plugin is loaded when a DALI wrapper is
-first used or by ``load_plugin()``; only then is the installed DALI checked against the one the
-plugin was built for. After loading, the operators also exist as ``nvidia.dali.fn.saliency_mix``
-and ``nvidia.dali.fn.fine_grained_saliency``.
+Importing the package loads the DALI plugin when the installed DALI is the one the plugin was
+built for (same version and wheel), so that ``nvidia.dali.fn.saliency_mix`` and
+``nvidia.dali.fn.fine_grained_saliency`` exist right after ``import dali_saliencymix``. With
+another DALI, or none, the import still works: the kernels, the torch front end and the dataset
+checks need no DALI, and the first DALI wrapper used (or ``load_plugin()``) raises the error that
+says what to install.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 from typing import Any
 
@@ -41,6 +43,31 @@ _DALI_NAMES = {
 }
 
 
+def _load_plugin_if_it_matches() -> None:
+    """Load the plugin now when the installed DALI wheel is the one it was built against.
+
+    The match is read from the wheels' metadata, without importing DALI; any failure leaves the
+    plugin unloaded, and the first DALI wrapper used (or ``load_plugin()``) says why.
+    """
+    if not HAVE_DALI:
+        return
+    try:
+        info = build_info()
+        if not info["with_dali_plugin"]:
+            return
+        installed = importlib.metadata.version(str(info["dali_distribution"]).split(",")[0])
+    except (ImportError, importlib.metadata.PackageNotFoundError, KeyError):
+        return
+    if installed != info["dali_version"]:
+        return
+    from dali_saliencymix._native.plugin import load_plugin
+
+    try:
+        load_plugin()
+    except (ImportError, OSError, RuntimeError):
+        pass  # raised again, with its message, where an operator is used
+
+
 def __getattr__(name: str) -> Any:
     module = _DALI_NAMES.get(name)
     if module is None:
@@ -55,6 +82,8 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
+
+_load_plugin_if_it_matches()
 
 __all__ = [
     "HAVE_DALI",

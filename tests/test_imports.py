@@ -56,3 +56,41 @@ def test_with_another_dali_version() -> None:
     other = "import nvidia.dali\nnvidia.dali.__version__ = '9.9.9'  # as if another was installed\n"
     out = run_python(other, USE_WITHOUT_THE_PLUGIN.format(op="load_plugin()"))
     assert f"built against nvidia-dali {built}, but nvidia-dali 9.9.9 is installed" in out
+
+
+def test_the_raw_operators_exist_after_import() -> None:
+    """`import dali_saliencymix` loads the plugin when the installed DALI matches its build."""
+    out = run_python(
+        "",
+        """
+        import dali_saliencymix
+        from nvidia.dali import fn
+        print(hasattr(fn, "saliency_mix"), hasattr(fn, "fine_grained_saliency"))
+        """,
+    )
+    assert out.split() == ["True", "True"]
+
+
+def test_another_dali_wheel_leaves_the_plugin_unloaded_until_used() -> None:
+    """With the metadata of another DALI release, the import works and loads nothing; the first
+    operator used names both versions."""
+    fake = """
+    import importlib.metadata as m
+    real = m.version
+    m.version = lambda name: "9.9.9" if name.startswith("nvidia-dali") else real(name)
+    """
+    out = run_python(
+        fake,
+        """
+        import dali_saliencymix
+        import nvidia.dali
+        nvidia.dali.__version__ = "9.9.9"
+        from nvidia.dali import fn
+        print("LOADED" if hasattr(fn, "saliency_mix") else "NOT LOADED")
+        try:
+            dali_saliencymix.load_plugin()
+        except ImportError as err:
+            print("REFUSED:", err)
+        """,
+    )
+    assert "NOT LOADED" in out and "REFUSED:" in out and "9.9.9 is installed" in out

@@ -141,6 +141,7 @@ def test_soft_labels_must_be_finite_and_non_negative(bad: float, shown: str) -> 
 def test_negative_zero_and_zero_soft_labels_are_valid() -> None:
     soft = np.zeros((2, 3), np.float32)
     soft[0, 0] = -0.0
+    soft[0, 2] = 1.0
     soft[1, 1] = 1.0
     status, message, mixed = raw_mix_cpu(
         np.zeros((2, 8, 8, 3), np.uint8),
@@ -151,3 +152,39 @@ def test_negative_zero_and_zero_soft_labels_are_valid() -> None:
     )
     assert status == 0, message
     np.testing.assert_array_equal(mixed, np.abs(soft))
+
+
+@pytest.mark.parametrize(
+    ("row", "shown"),
+    [
+        ([5.0, 0.0, 0.0], "5"),
+        ([0.0, 0.0, 0.0], "0"),
+        ([3e38, 0.0, 0.0], "3.00000"),
+        ([0.5, 0.4, 0.0], "0.9"),
+    ],
+)
+def test_soft_labels_must_sum_to_one(row, shown) -> None:
+    """One-hot x 5, all zeros and 3e38 were accepted; rows must sum to 1 (|sum - 1| <= 1e-3)."""
+    soft = np.array([[0.0, 1.0, 0.0], row, [0.2, 0.3, 0.5]], np.float32)
+    status, message, _ = raw_mix_cpu(
+        np.zeros((3, 8, 8, 3), np.uint8),
+        soft,
+        np.array([1, 2, 0], np.int32),
+        np.full(3, 0.5, np.float32),
+        np.ones(3, np.uint8),
+    )
+    assert status != 0
+    assert message.startswith("dsm_mix_cpu: labels: sample 1 sums to " + shown), message
+    assert "expected 1 (|sum - 1| <= 0.001)" in message
+
+
+def test_soft_labels_within_the_tolerance_are_accepted() -> None:
+    soft = np.array([[0.9995, 0.0, 0.0], [0.0, 0.0, 1.0009]], np.float32)
+    status, message, _ = raw_mix_cpu(
+        np.zeros((2, 8, 8, 3), np.uint8),
+        soft,
+        np.array([1, 0], np.int32),
+        np.full(2, 0.5, np.float32),
+        np.ones(2, np.uint8),
+    )
+    assert status == 0, message

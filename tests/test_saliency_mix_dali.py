@@ -305,3 +305,12 @@ def test_operator_checks_its_own_arguments() -> None:
 
     with pytest.raises(RuntimeError, match="lam: sample 0 is .*expected a value in \\[0, 1\\]"):
         build(pipe, 2).run()
+
+
+@pytest.mark.parametrize("row", [[5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3e38, 0, 0, 0]])
+def test_soft_labels_that_do_not_sum_to_one_are_refused(row) -> None:
+    soft = [np.array([0.0, 1.0, 0.0, 0.0], np.float32), np.array(row, np.float32)]
+    with pytest.raises(
+        RuntimeError, match=r"fn.saliency_mix: input 1 \(labels\): sample 1 sums to"
+    ):
+        run_bad(GOOD, soft, num_classes=4)

@@ -135,14 +135,24 @@ inline std::string CheckClassId(int64_t sample, int64_t id, int64_t num_classes)
   return {};
 }
 
-/// A soft label vector (host memory): every value finite and >= 0.
+/// How far from 1 a soft label's sum may be (float32 probabilities stay far inside it).
+constexpr double kLabelSumTolerance = 1e-3;
+
+/// A soft label vector (host memory): every value finite and >= 0, and the values summing to 1
+/// within kLabelSumTolerance (an all-zero vector has no class and is refused).
 inline std::string CheckSoftLabel(int64_t sample, const float *values, int64_t num_classes) {
+  double sum = 0.0;
   for (int64_t c = 0; c < num_classes; ++c) {
     const float v = values[c];
     if (!(std::isfinite(v) && v >= 0.0f))
       return "labels: sample " + std::to_string(sample) + ", class " + std::to_string(c) +
              " is " + FormatNumber(v) + ", expected a finite value >= 0 in soft labels";
+    sum += v;
   }
+  if (!(std::fabs(sum - 1.0) <= kLabelSumTolerance))
+    return "labels: sample " + std::to_string(sample) + " sums to " + FormatNumber(sum) +
+           ", expected 1 (|sum - 1| <= 0.001): soft labels are probabilities; normalise the "
+           "rows (an all-zero row has no class)";
   return {};
 }
 

@@ -48,7 +48,12 @@ def _build_info_module() -> ModuleType:
 
 
 def build_info() -> dict[str, object]:
-    """What the compiled libraries were built with: DALI (version, wheel, CUDA) and CUDA."""
+    """What the compiled libraries were built with: DALI (version, wheel, CUDA) and CUDA.
+
+    ``cuda_compiler_source`` says where the nvcc came from: ``"given"`` (CMAKE_CUDA_COMPILER or
+    CUDACXX), ``"system"`` or ``"pypi"`` (the CUDA 13 toolchain from PyPI); ``""`` without CUDA
+    kernels. ``cuda_driver_required`` is the oldest NVIDIA driver release their code runs on.
+    """
     info = _build_info_module()
     return {
         "version": info.VERSION,
@@ -57,6 +62,9 @@ def build_info() -> dict[str, object]:
         "dali_cuda_version": info.DALI_CUDA_VERSION,
         "dali_cuda_major": info.DALI_CUDA_MAJOR,
         "cuda_toolkit_version": info.CUDA_TOOLKIT_VERSION,
+        "cuda_compiler": getattr(info, "CUDA_COMPILER", ""),
+        "cuda_compiler_source": getattr(info, "CUDA_COMPILER_SOURCE", ""),
+        "cuda_driver_required": getattr(info, "CUDA_DRIVER_REQUIRED", ""),
         "cuda_architectures": info.CUDA_ARCHITECTURES,
         "with_cuda": info.WITH_CUDA,
         "with_dali_plugin": info.WITH_DALI_PLUGIN,

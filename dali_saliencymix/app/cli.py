@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from dali_saliencymix.app.check import EXIT_CODES as CHECK_EXIT_CODES
 from dali_saliencymix.app.flags import (
     add_mix_arguments,
     int_at_least,
@@ -26,6 +27,7 @@ from dali_saliencymix.app.flags import (
 )
 from dali_saliencymix.data import PHOTO_DIR
 from dali_saliencymix.data.folder import ImageFolder, scan_image_folder
+from dali_saliencymix.data.names import printable
 from dali_saliencymix.options import MixConfig, OptionError
 
 console = Console()
@@ -284,7 +286,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         "used and write a clean file list",
         description="Decode every file of DATA_DIR with DALI's CPU image decoder, on all cores. "
         "Writes files.txt (the clean list, DALI's 'path label' format), classes.txt and "
-        "excluded.txt ('path<TAB>reason') into --out. Exits 1 when files were excluded.",
+        "excluded.txt ('path<TAB>reason', the path escaped: \\n, \\t, \\\\) into --out, "
+        "after checking that it can write there. " + CHECK_EXIT_CODES,
     )
     check.add_argument("data_dir", help="folder of class sub-folders of images")
     check.add_argument(
@@ -299,7 +302,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--batch-size", type=_positive_int, default=None, help="files per decoded batch"
     )
-    check.set_defaults(func=cmd_check)
+    # The check could not finish: exit code 2 (1 means it listed exclusions).
+    check.set_defaults(func=cmd_check, failure_code=2)
 
 
 def _add_shards(sub: argparse._SubParsersAction) -> None:
@@ -357,12 +361,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail(f"{where}: interrupted (Ctrl-C)", 130)
     except (ImportError, RuntimeError, ValueError, OSError) as err:
-        return _fail(f"{where}: {err}", 1)
+        return _fail(f"{where}: {err}", getattr(args, "failure_code", 1))
 
 
 def _fail(message: str, code: int) -> int:
-    """Print one line (plain text, no markup) on stderr; return the exit code."""
-    errors.print(Text(" ".join(message.split()), style="red"), soft_wrap=True)
+    """Print one line (plain text, no markup; file names' bytes escaped) on stderr; return code."""
+    errors.print(Text(printable(" ".join(message.split())), style="red"), soft_wrap=True)
     return code
 
 

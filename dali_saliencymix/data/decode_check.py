@@ -31,6 +31,7 @@ import numpy as np
 
 from dali_saliencymix.data.check_lists import check_dir, write_lists
 from dali_saliencymix.data.folder import BadFile, ImageFolder, scan_image_folder
+from dali_saliencymix.data.writing import check_writable
 
 # Files per batch and decoding thread: enough to keep every thread busy, little memory.
 BATCH_PER_THREAD = 8
@@ -152,9 +153,15 @@ def check_dataset(
     The scan's rejections (broken links, non-image names or contents) and the decoding failures
     together make the excluded list. `on_scanned` is called with the scan before decoding
     starts (e.g. to size a progress bar).
+
+    Raises:
+        DatasetError: `root` cannot be scanned (missing, no class folders).
+        WriteError: the lists cannot be written into `out` (checked before decoding).
+
     """
     start = time.perf_counter()
     folder = scan_image_folder(root, strict=False)
+    out = check_writable(out if out is not None else check_dir(root))  # before the long part
     if on_scanned is not None:
         on_scanned(folder)
     threads = num_threads or default_threads()
@@ -164,7 +171,7 @@ def check_dataset(
     bad = sorted(folder.rejected + failures, key=lambda b: str(b.path))
     seconds = time.perf_counter() - start
     report = CheckReport(folder, bad, seconds, threads)
-    report.lists = write_lists(folder, bad, out if out is not None else check_dir(root))
+    report.lists = write_lists(folder, bad, out)
     return report
 
 

@@ -20,6 +20,7 @@ from nvidia.dali.data_node import DataNode
 from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.data.folder import ImageFolder
+from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS
 from dali_saliencymix.data.shards import ShardSet, check_shards
 
 READER = "Reader"
@@ -167,7 +168,7 @@ def _write_file_list(source: ImageFolder) -> Path:
     if _LIST_DIR is None:
         _LIST_DIR = tempfile.TemporaryDirectory(prefix="dali-saliencymix-lists-")
     fd, name = tempfile.mkstemp(suffix=".txt", dir=_LIST_DIR.name)
-    with os.fdopen(fd, "w") as f:
+    with os.fdopen(fd, "w", encoding=LIST_ENCODING, errors=LIST_ERRORS) as f:
         for path, label in zip(source.files, source.labels, strict=True):
             f.write(f"{os.path.abspath(path)} {label}\n")
     _PENDING_LISTS.append(Path(name))

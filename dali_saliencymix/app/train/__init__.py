@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     except OptionError as err:
         _fail(option_message(err.named(WHO)), 2)
     except CheckpointError as err:
-        _fail(_where(err), getattr(err, "code", 1))
+        _fail(_where(err), err.code)
     except ModelError as err:
         _fail(_where(err), 2)
     except (DataError, DatasetError, TrainError) as err:

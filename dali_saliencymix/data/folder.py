@@ -173,6 +173,12 @@ def scan_image_folder(
     class_map = list(classes) if classes is not None else found
     ids = {name: i for i, name in enumerate(class_map)}
     unknown = [name for name in found if name not in ids]
+    if unknown and class_map == [str(i) for i in range(len(class_map))]:
+        raise DatasetError(
+            f"{root}: the training classes have no names, only ids 0..{len(class_map) - 1} (a "
+            f"file list without {CLASSES_TXT} beside it), so the class folders {found[:3]} have "
+            f"no ids: put the class names in id order in {CLASSES_TXT} beside that list"
+        )
     if unknown:
         raise DatasetError(
             f"{root} has class folders that the training classes lack: {unknown[:5]}"

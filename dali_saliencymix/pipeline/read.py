@@ -21,11 +21,9 @@ from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS
-from dali_saliencymix.data.shards import ShardSet, check_shards
+from dali_saliencymix.data.shards import MAX_LABEL_DIGITS, ShardSet, check_shards
 
 READER = "Reader"
-# Labels up to 999,999,999: nine ASCII digits at most, so that int32 arithmetic is exact.
-MAX_LABEL_DIGITS = 9
 
 # File lists handed to fn.readers.file: DALI reads them when the pipeline is built
 # (build_and_drop_lists deletes them then); other users' lists go with the folder at exit.

@@ -35,6 +35,7 @@ from dali_saliencymix.app.train.models import build_model
 from dali_saliencymix.data.check_lists import excluded_by_check
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.load import load_dataset
+from dali_saliencymix.data.shard_failures import bad_labels
 from dali_saliencymix.data.shards import ShardSet
 from dali_saliencymix.options import MixConfig
 from dali_saliencymix.pipeline.factories import train_pipeline, val_pipeline
@@ -329,11 +330,7 @@ def evaluate(
     for images, labels in loader:
         bad = (labels < 0) | (labels >= num_classes)
         if bool(bad.any()):
-            raise TrainError(
-                f"the validation data has class id {int(labels[bad][0])}, expected 0 <= id < "
-                f"{num_classes} (a label that is not a class of the training map; shards "
-                "written by other tools read a malformed label as -1)"
-            )
+            raise TrainError(_bad_label(loader, int(labels[bad][0]), num_classes))
         images = images.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -341,3 +338,16 @@ def evaluate(
             correct += int((model(images).argmax(1) == labels.to(device).long()).sum())
         total += len(labels)
     return float(correct), float(total)
+
+
+def _bad_label(loader: SaliencyMixIterator, label: int, num_classes: int) -> str:
+    """What is wrong with a validation label, naming the shard samples when it comes from shards."""
+    message = (
+        f"the validation data has class id {label}, expected 0 <= id < {num_classes} (a label "
+        "that is not a class of the training map"
+    )
+    datasets = [s.dataset for s in loader.sources if isinstance(s.dataset, ShardSet)]
+    found = [text for d in datasets for text in bad_labels(d, num_classes)]
+    if found:
+        return f"{message}): {'; '.join(found)}"
+    return f"{message}; shards written by other tools read a malformed label as -1)"

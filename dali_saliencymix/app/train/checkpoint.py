@@ -81,25 +81,30 @@ def data_fingerprint(dataset: ImageFolder | ShardSet) -> dict[str, Any]:
 
     Folders and lists: paths relative to the root and class ids; shards: tar names and sizes.
     """
-    digest = hashlib.sha256()
     if isinstance(dataset, ImageFolder):
-        lines = (
-            f"{dataset.relative(f)}\t{label}"
+        root = f"{dataset.root}/" if str(dataset.root) != "." else ""
+        lines = [
+            f"{str(f).removeprefix(root)}\t{label}"
             for f, label in zip(dataset.files, dataset.labels, strict=True)
-        )
+        ]
         count = dataset.num_files
     else:
-        lines = (f"{p.name}\t{p.stat().st_size}" for p in dataset.paths)
+        lines = [f"{p.name}\t{p.stat().st_size}" for p in dataset.paths]
         count = dataset.num_samples
-    for line in lines:
-        digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+    digest = hashlib.sha256()
+    for start in range(0, len(lines), 100_000):
+        text = "".join(f"{line}\n" for line in lines[start : start + 100_000])
+        digest.update(text.encode("utf-8", "surrogateescape"))
     return {"files": count, "classes": dataset.classes, "sha256": digest.hexdigest()}
 
 
 def load_checkpoint(
-    args: argparse.Namespace, dataset: ImageFolder | ShardSet, mix: MixConfig, world: int
+    args: argparse.Namespace, fingerprint: dict[str, Any], mix: MixConfig, world: int
 ) -> dict[str, Any]:
-    """The state saved in ``args.resume``, checked against this run (see the module's list)."""
+    """The state saved in ``args.resume``, checked against this run (see the module's list).
+
+    `fingerprint` is :func:`data_fingerprint` of this run's training data.
+    """
     where = f"--resume {args.resume}"
     state = _read(args.resume)
     if state["epoch"] >= args.epochs:
@@ -107,7 +112,7 @@ def load_checkpoint(
             f"{where}: the run already trained {state['epoch']} epoch(s); give --epochs above "
             f"{state['epoch']} to train more"
         )
-    _check_data(where, state["data"], data_fingerprint(dataset), args.data_dir)
+    _check_data(where, state["data"], fingerprint, args.data_dir)
     if len(state["dali_checkpoints"]) != world or state["args"]["batch_size"] != args.batch_size:
         raise CheckpointError(
             f"{where}: saved with {len(state['dali_checkpoints'])} "

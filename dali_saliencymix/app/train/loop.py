@@ -173,8 +173,9 @@ def _train(args: argparse.Namespace, where: Rank) -> dict:
     data = load_data(args)
     num_classes = args.num_classes or data[0].num_classes
     mix = mix_config_from_args(args, num_classes, WHO)
-    state = load_checkpoint(args, data[0], mix, where.world) if args.resume else None
-    saved = {"data": data_fingerprint(data[0]), "mix": dataclasses.asdict(mix)}
+    fingerprint = data_fingerprint(data[0]) if args.save or args.resume else None
+    state = load_checkpoint(args, fingerprint, mix, where.world) if args.resume else None
+    saved = {"data": fingerprint, "mix": dataclasses.asdict(mix)}
     loader, val_loader = build_loaders(args, where, data, mix, state)
     model = build_model(args.arch, num_classes).to(where.device)
     channels_last = where.device.type == "cuda" and not args.no_channels_last

@@ -194,3 +194,34 @@ def test_ctrl_c_in_training_exits_130(data, tmp_path: Path) -> None:
     )
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip().splitlines() == ["train_imagenet: interrupted (Ctrl-C)"]
+
+
+def test_a_save_path_that_cannot_be_written_is_refused_before_training(
+    data, tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    save = tmp_path / "file" / "ckpt.pt"
+    code, err = run([str(data), *COMMON, "--epochs", "1", "--save", str(save)], capsys)
+    assert code == 2 and f"--save {save}: cannot write in" in err, err
+
+
+def test_a_failing_save_keeps_the_former_checkpoint(
+    data, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A disk that fills up during the second save (torch's writer raises RuntimeError)."""
+    real, calls = torch.save, []
+
+    def full(obj, f, *args, **kwargs):
+        calls.append(f)
+        if len(calls) == 2:
+            Path(f).write_bytes(b"PK" + bytes(100))
+            raise RuntimeError("[enforce fail at inline_container.cc] . unexpected pos 64")
+        return real(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full)
+    save = tmp_path / "ckpt.pt"
+    code, err = run([str(data), *COMMON, "--epochs", "2", "--save", str(save)], capsys)
+    assert code == 1 and "the former checkpoint is kept" in err, err
+    monkeypatch.undo()
+    assert torch.load(save, weights_only=False)["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt", "data"]

@@ -180,14 +180,15 @@ def _shard_folder(out_dir: str | Path) -> Iterator[tuple[Path, list[Path]]]:
     hint = f"the folder holds part of the data: remove it and write the shards again (rm -r {out})"
     finished = False
     try:
-        out.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
             try:
-                stack.enter_context(
-                    exclusive_lock(out / WRITING_LOCK, f"the shards in {out}", hint)
-                )
+                out.mkdir(parents=True, exist_ok=True)
+                lock = exclusive_lock(out / WRITING_LOCK, f"the shards in {out}", hint)
+                stack.enter_context(lock)
             except LockedError as err:
                 raise ShardError(str(err)) from None
+            except OSError as err:
+                raise ShardError(f"cannot write into {out}: {err.strerror or err}") from None
             held = [p.name for p in out.iterdir() if _shard_file(p.name)]
             if held:
                 raise ShardError(
@@ -202,8 +203,6 @@ def _shard_folder(out_dir: str | Path) -> Iterator[tuple[Path, list[Path]]]:
                     path.unlink(missing_ok=True)
                 raise
             finished = True
-    except OSError as err:
-        raise ShardError(f"cannot write the shards into {out}: {err.strerror or err}") from None
     finally:
         if made and not finished:
             with contextlib.suppress(OSError):

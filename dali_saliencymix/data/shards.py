@@ -279,9 +279,9 @@ def _check_against_manifest(root: Path, paths: list[Path], manifest: ShardManife
 
 
 def _writer_traces(root: Path) -> list[Path]:
-    """The lock and ``.part`` files that a shard writer leaves while (or when killed) writing."""
+    """The lock and ``.tar.part`` files a shard writer leaves while (or when killed) writing."""
     lock = root / WRITING_LOCK
-    return ([lock] if lock.exists() else []) + sorted(root.glob(f"*{PART_SUFFIX}"))
+    return ([lock] if lock.exists() else []) + sorted(root.glob(f"*.tar{PART_SUFFIX}"))
 
 
 def _check_complete(root: Path) -> None:

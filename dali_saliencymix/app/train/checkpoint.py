@@ -60,20 +60,21 @@ def save_lock(save: str | None, rank: int) -> Iterator[None]:
         yield
         return
     lock = lock_path(save)
-    try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with exclusive_lock(lock, f"--save {save}", f"remove it and run again (rm {lock})"):
-            _remove_stale_temporaries(save)
-            yield
-    except LockedError as err:
-        raise CheckpointError(str(err), code=1) from None
-    except OSError as err:
-        if err.filename is None or Path(err.filename) not in (lock, lock.parent):
-            raise
-        raise CheckpointError(
-            f"--save {save}: cannot write in {lock.parent} ({err.strerror}); give a path in "
-            "a folder you can write"
-        ) from None
+    with contextlib.ExitStack() as held:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(
+                exclusive_lock(lock, f"--save {save}", f"remove it and run again (rm {lock})")
+            )
+        except LockedError as err:
+            raise CheckpointError(str(err), code=1) from None
+        except OSError as err:
+            raise CheckpointError(
+                f"--save {save}: cannot write in {lock.parent} ({err.strerror or err}); give a "
+                "path in a folder you can write"
+            ) from None
+        _remove_stale_temporaries(save)
+        yield
 
 
 def data_fingerprint(dataset: ImageFolder | ShardSet) -> dict[str, Any]:
@@ -187,9 +188,10 @@ def save_checkpoint(
     try:
         with atomic_path(path) as temp:
             torch.save(state, temp)
-    except OSError as err:
+    except (OSError, RuntimeError) as err:  # torch's zip writer raises RuntimeError on ENOSPC
+        reason = (err.strerror if isinstance(err, OSError) else None) or str(err).splitlines()[0]
         raise CheckpointError(
-            f"--save {path}: {err.strerror or err} (the former checkpoint is kept)", code=1
+            f"--save {path}: {reason} (the former checkpoint is kept)", code=1
         ) from None
 
 

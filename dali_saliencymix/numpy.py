@@ -17,6 +17,9 @@ import numpy as np
 from dali_saliencymix._native import c_api
 from dali_saliencymix.options import MixConfig, resolve_options
 
+# Soft-label rows must sum to 1 within this (float32 rounding of probabilities stays far inside).
+LABEL_SUM_TOLERANCE = 1e-3
+
 
 def image_dims(image: np.ndarray, what: str = "image") -> tuple[int, int, int]:
     """(height, width, channels) of a uint8 HWC or HW array; a ValueError says what is wrong."""
@@ -57,7 +60,8 @@ def label_arrays(
 
     Integer labels may be (N,) or (N, 1) (what ``fn.readers.file`` gives), each in
     [0, num_classes); float labels are one-hot or soft vectors (N, num_classes) of finite,
-    non-negative weights. Anything else raises ValueError naming `what` and the sample.
+    non-negative weights whose rows sum to 1 (see :func:`check_label_sums`). Anything else
+    raises ValueError naming `what` and the sample.
     """
     labels = np.asarray(labels)
     if np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_:
@@ -90,10 +94,27 @@ def label_arrays(
                 f"{what}: sample {i}, class {k} has weight {soft[i, k]}, expected a finite "
                 "value >= 0 (soft labels are probabilities)"
             )
+        check_label_sums(soft.sum(axis=1, dtype=np.float64), what)
         return None, soft
     raise ValueError(
         f"{what}: expected integer class ids or float soft labels, got dtype {labels.dtype}"
     )
+
+
+def check_label_sums(sums: np.ndarray, what: str = "labels") -> None:
+    """Raise ValueError unless every soft-label row sums to 1 within :data:`LABEL_SUM_TOLERANCE`.
+
+    `sums` are the row sums (float64, one per sample); all-zero rows are refused too. The
+    message names `what` (the function called and its argument), the sample and its sum.
+    """
+    off = ~(np.abs(sums - 1.0) <= LABEL_SUM_TOLERANCE)
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise ValueError(
+            f"{what}: sample {i} sums to {float(sums[i]):.6g}, expected 1 (|sum - 1| <= "
+            f"{LABEL_SUM_TOLERANCE:g}): soft labels are probabilities; normalise the rows "
+            "(an all-zero row has no class)"
+        )
 
 
 @dataclass

@@ -13,6 +13,7 @@ from test_training import contrast_dataset, load_trainer
 
 from dali_saliencymix.app import cli
 from dali_saliencymix.data import DatasetError, load_dataset
+from dali_saliencymix.data.decode_check import DataError
 from dali_saliencymix.data.shards import ShardSet
 from dali_saliencymix.pipeline import MixConfig, train_pipeline, val_pipeline
 from dali_saliencymix.torch import SaliencyMixIterator
@@ -99,11 +100,12 @@ def foreign_shard(root: Path, labels: list[bytes]) -> Path:
 
 
 def test_malformed_shard_labels_stop_training_even_without_mixing(tmp_path: Path) -> None:
-    """A label with a trailing newline reads as -1: refused, not a silent row of zeros."""
+    """A label with a trailing newline reads as -1: refused, not a silent row of zeros, and the
+    error names the tar, the sample and the label's text (not "class -1")."""
     shards = foreign_shard(tmp_path / "foreign", [b"0", b"1\n", b"1", b"0"])
     for mix in (MixConfig(num_classes=2, enabled=False, label_smoothing=0.1), MixConfig(2)):
         pipe = train_pipeline(shards, batch_size=4, device_id=None, crop=32, mix=mix)
-        with pytest.raises(RuntimeError, match=r"sample \d has class -1"):
+        with pytest.raises(DataError, match=r"foreign-000.tar, sample 0001: label b'1\\n' is not"):
             pipe.run()
     good = foreign_shard(tmp_path / "good", [b"0", b"1", b"1", b"0"])
     mix = MixConfig(num_classes=2, enabled=False, label_smoothing=0.1)

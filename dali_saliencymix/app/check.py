@@ -11,9 +11,22 @@ from rich.text import Text
 from dali_saliencymix.app.progress import file_progress
 from dali_saliencymix.data.decode_check import CheckReport, check_dataset
 from dali_saliencymix.data.folder import ImageFolder
+from dali_saliencymix.data.names import printable
+from dali_saliencymix.data.writing import WriteError
 
 # Rows of the excluded-files table printed; the rest are in the excluded list.
 SHOWN = 50
+# The exit codes of `check` (its --help says them).
+CLEAN, EXCLUDED, NOT_FINISHED = 0, 1, 2
+EXIT_CODES = (
+    "Exit status: 0 when every file decodes; 1 when files were excluded (listed in "
+    "excluded.txt, the clean list written); 2 when the check could not finish (no lists "
+    "written: a missing folder, no class folders, lists that cannot be written)."
+)
+
+
+class CheckError(RuntimeError):
+    """The check could not finish (exit code 2); the message names the folder or the flag."""
 
 
 def check_command(
@@ -26,7 +39,11 @@ def check_command(
 ) -> int:
     """Run the check with a progress bar; print the excluded files and the lists written.
 
-    Returns 0 when every file decodes, 1 when some were excluded.
+    Returns 0 when every file decodes, 1 when some were excluded (see :data:`EXIT_CODES`).
+
+    Raises:
+        CheckError: the lists cannot be written (the message says to give ``--out``).
+
     """
     with file_progress(console) as bar:
         task = bar.add_task("scanning", total=None)
@@ -34,47 +51,50 @@ def check_command(
         def scanned(folder: ImageFolder) -> None:
             bar.update(task, description="decoding", total=folder.num_files)
 
-        report = check_dataset(
-            root,
-            out=out,
-            num_threads=num_threads,
-            batch_size=batch_size,
-            progress=lambda k: bar.advance(task, k),
-            on_scanned=scanned,
-        )
+        try:
+            report = check_dataset(
+                root,
+                out=out,
+                num_threads=num_threads,
+                batch_size=batch_size,
+                progress=lambda k: bar.advance(task, k),
+                on_scanned=scanned,
+            )
+        except WriteError as err:
+            raise CheckError(
+                f"cannot write the lists into {err.path} ({err.reason}); give --out DIR, a "
+                "folder you can write (then train with --file-list DIR/files.txt)"
+            ) from None
     _print_report(report, root, console)
-    return 1 if report.bad else 0
+    return EXCLUDED if report.bad else CLEAN
 
 
 def _print_report(report: CheckReport, root: str | Path, console: Console) -> None:
+    def say(text: str) -> None:
+        console.print(Text(printable(text)))
+
     folder = report.folder
-    console.print(
-        Text(
-            f"checked {report.num_checked} files of {folder.num_classes} classes in "
-            f"{report.seconds:.1f} s ({report.files_per_second:.0f} files/s, "
-            f"{report.num_threads} decoding threads): {len(report.bad)} cannot be used"
-        )
+    say(
+        f"checked {report.num_checked} files of {folder.num_classes} classes in "
+        f"{report.seconds:.1f} s ({report.files_per_second:.0f} files/s, "
+        f"{report.num_threads} decoding threads): {len(report.bad)} cannot be used"
     )
     if report.bad:
         table = Table("file", "reason", title="excluded", show_lines=False)
         for b in report.bad[:SHOWN]:
-            table.add_row(Text(folder.relative(b.path)), Text(b.reason))
+            table.add_row(Text(printable(folder.relative(b.path))), Text(printable(b.reason)))
         console.print(table)
         if len(report.bad) > SHOWN:
-            console.print(Text(f"... and {len(report.bad) - SHOWN} more in the excluded list"))
+            say(f"... and {len(report.bad) - SHOWN} more in the excluded list")
     lists = report.lists
     listed = set(folder.files)
     decode_bad = sum(1 for b in report.bad if b.path in listed)
-    console.print(
-        Text(
-            f"clean file list: {lists['files']} ({folder.num_files - decode_bad} files); class "
-            f"names: {lists['classes']}; excluded: {lists['excluded']}"
-        )
+    say(
+        f"clean file list: {lists['files']} ({folder.num_files - decode_bad} files); class "
+        f"names: {lists['classes']}; excluded: {lists['excluded']}"
     )
     if report.bad:
-        console.print(
-            Text(
-                "train without them: python pipelines/train_imagenet.py "
-                f"{root} --skip-bad (or --file-list {lists['files']})"
-            )
+        say(
+            "train without them: python pipelines/train_imagenet.py "
+            f"{root} --skip-bad (or --file-list {lists['files']})"
         )

@@ -18,14 +18,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from dali_saliencymix.app.check import EXIT_CODES as CHECK_EXIT_CODES
 from dali_saliencymix.app.flags import (
     add_mix_arguments,
     int_at_least,
     mix_config_from_args,
     option_message,
 )
+from dali_saliencymix.app.pictures import picture_format
 from dali_saliencymix.data import PHOTO_DIR
 from dali_saliencymix.data.folder import ImageFolder, scan_image_folder
+from dali_saliencymix.data.names import printable
+from dali_saliencymix.data.shards import is_shard_source
 from dali_saliencymix.options import MixConfig, OptionError
 
 console = Console()
@@ -69,6 +73,12 @@ def _dataset_and_mix(args: argparse.Namespace, root: str | Path) -> tuple[ImageF
 
     demo and bench compare mixing with no mixing, so they refuse flags that switch it off.
     """
+    _not_shards(root, args.command)
+    if getattr(args, "out", None) is not None:
+        try:
+            picture_format(Path(args.out))
+        except ValueError as err:
+            raise UsageError(f"--out {err}") from None
     folder = scan_image_folder(root, args.num_classes)
     mix = mix_config_from_args(args, folder.num_classes, f"dali-saliencymix {args.command}")
     if not mix.enabled:
@@ -77,6 +87,15 @@ def _dataset_and_mix(args: argparse.Namespace, root: str | Path) -> tuple[ImageF
             "(SaliencyMix), --mixup 0.8, or both"
         )
     return folder, mix
+
+
+def _not_shards(root: str | Path, command: str) -> None:
+    """Refuse a folder of WebDataset shards where a class folder is read (exit code 2)."""
+    if is_shard_source(root):
+        raise UsageError(
+            f"{root} is a folder of WebDataset shards; {command} reads a class folder of "
+            "images: give the folder the shards were written from"
+        )
 
 
 def _bench_table(rows: list, title: str) -> Table:
@@ -200,6 +219,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Decode every file of DATA_DIR; list what cannot be used; write a clean file list."""
     from dali_saliencymix.app.check import check_command
 
+    _not_shards(args.data_dir, "check")  # shards decodes what it packs; training names samples
     return check_command(
         args.data_dir,
         console,
@@ -222,6 +242,7 @@ def cmd_shards(args: argparse.Namespace) -> int:
         console,
         shuffle_seed=args.seed,
         classes=classes,
+        skip_bad=args.skip_bad,
     )
     return 0
 
@@ -284,7 +305,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         "used and write a clean file list",
         description="Decode every file of DATA_DIR with DALI's CPU image decoder, on all cores. "
         "Writes files.txt (the clean list, DALI's 'path label' format), classes.txt and "
-        "excluded.txt ('path<TAB>reason') into --out. Exits 1 when files were excluded.",
+        "excluded.txt ('path<TAB>reason', the path escaped: \\n, \\t, \\\\) into --out, "
+        "after checking that it can write there. " + CHECK_EXIT_CODES,
     )
     check.add_argument("data_dir", help="folder of class sub-folders of images")
     check.add_argument(
@@ -299,17 +321,20 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--batch-size", type=_positive_int, default=None, help="files per decoded batch"
     )
-    check.set_defaults(func=cmd_check)
+    # The check could not finish: exit code 2 (1 means it listed exclusions).
+    check.set_defaults(func=cmd_check, failure_code=2)
 
 
 def _add_shards(sub: argparse._SubParsersAction) -> None:
     shards = sub.add_parser(
         "shards",
         help="write WebDataset tar shards of DATA_DIR into OUT_DIR, in the class map's ids",
-        description="Write the files of DATA_DIR (as the package scans it) into WebDataset tar "
-        "shards: <key>.jpg + <key>.cls (class id as ASCII) per sample, a DALI index per tar, "
-        "and manifest.json with the class names. train_pipeline, val_pipeline and the trainer "
-        "read OUT_DIR like a class folder.",
+        description="Decode every file of DATA_DIR (as the package scans it) with DALI's CPU "
+        "decoder, then write them into WebDataset tar shards: <key>.jpg + <key>.cls (class id "
+        "as ASCII) per sample, a DALI index per tar, and manifest.json with the class names, "
+        "written last. train_pipeline, val_pipeline and the trainer read OUT_DIR like a class "
+        "folder. One writer at a time (OUT_DIR/.writing.lock); an interrupted write leaves a "
+        "folder that is refused when read, or nothing (Ctrl-C).",
     )
     shards.add_argument("data_dir", help="folder of class sub-folders of images")
     shards.add_argument("out_dir", help="folder to write the shards into (new or empty)")
@@ -328,6 +353,12 @@ def _add_shards(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="seed of the order the samples are written in (DALI shuffles shards only within "
         "a buffer, so they are written shuffled; default: %(default)s)",
+    )
+    shards.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out the files that cannot be used (unreadable, not images, damaged), listed "
+        "in manifest.json; without it they stop the command, named, before anything is written",
     )
     shards.set_defaults(func=cmd_shards)
 
@@ -357,12 +388,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail(f"{where}: interrupted (Ctrl-C)", 130)
     except (ImportError, RuntimeError, ValueError, OSError) as err:
-        return _fail(f"{where}: {err}", 1)
+        return _fail(f"{where}: {err}", getattr(args, "failure_code", 1))
 
 
 def _fail(message: str, code: int) -> int:
-    """Print one line (plain text, no markup) on stderr; return the exit code."""
-    errors.print(Text(" ".join(message.split()), style="red"), soft_wrap=True)
+    """Print one line (plain text, no markup; file names' bytes escaped) on stderr; return code."""
+    errors.print(Text(printable(" ".join(message.split())), style="red"), soft_wrap=True)
     return code
 
 

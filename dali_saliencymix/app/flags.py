@@ -7,6 +7,7 @@ The flags, their defaults and their help come from :class:`~dali_saliencymix.opt
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 
 from dali_saliencymix.options import MixConfig, OptionError, option_fields
@@ -113,6 +114,24 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def number_at_least(minimum: float, *, strictly: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number >= `minimum` (> with `strictly`); NaN and inf refused."""
+    relation = ">" if strictly else ">="
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < minimum or (strictly and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number {relation} {minimum:g}, got {text}"
+            )
         return value
 
     return parse

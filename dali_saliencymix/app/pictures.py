@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from dali_saliencymix.data.writing import atomic_path
+
 # Anchor colours of a perceptual dark-to-bright heat map (black, purple, red, orange, pale yellow).
 _HEAT_ANCHORS = np.array(
     [[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float32
@@ -138,8 +140,20 @@ def mix_sheet(
         row.append(caption(heat, "source saliency"))
         rows.append(row)
     out.parent.mkdir(parents=True, exist_ok=True)
-    grid(rows).save(out)
+    with atomic_path(out) as temp:
+        grid(rows).save(temp, format=picture_format(out))
     return out
+
+
+def picture_format(path: Path) -> str:
+    """Pillow's format for a picture file name (by its extension); ValueError when it has none."""
+    kind = Image.registered_extensions().get(path.suffix.lower())
+    if kind is None or kind not in Image.SAVE:
+        got = repr(path.suffix) if path.suffix else "no extension"
+        raise ValueError(
+            f"{path}: expected a picture file name ending in .png (or .jpg, .webp), got {got}"
+        )
+    return kind
 
 
 def _peak(saliency: np.ndarray) -> tuple[int, int]:

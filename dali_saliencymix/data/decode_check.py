@@ -17,6 +17,7 @@ message says to run the check.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -26,11 +27,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from dali_saliencymix.data.check_lists import check_dir, write_lists
 from dali_saliencymix.data.folder import BadFile, ImageFolder, scan_image_folder
+from dali_saliencymix.data.writing import check_writable
 
 # Files per batch and decoding thread: enough to keep every thread busy, little memory.
 BATCH_PER_THREAD = 8
@@ -38,7 +41,7 @@ BATCH_PER_THREAD = 8
 # at most this many files (about a minute on two cores).
 LOCATE_LIMIT = 20_000
 # nvImageCodec status codes (nvimgcodecStatus_t) that DALI reports as "nvImageCodec failure: '#N'".
-_NVIMGCODEC_STATUS = {
+NVIMGCODEC_STATUS = {
     3: "bad code stream",
     4: "unsupported format",
     13: "bad code stream",
@@ -48,9 +51,10 @@ _NVIMGCODEC_STATUS = {
 }
 _DALI_FORMATS = {"JPEG", "PNG", "BMP", "TIFF", "WEBP", "JPEG2000", "PPM"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_DECODE_FAILED = re.compile(r"Failed to decode sample #(\d+) : ?(.*)")
-_MAP_FAILED = re.compile(r"File mapping failed: (.*)")
-_NVIMGCODEC = re.compile(r"nvImageCodec failure: '#(\d+)'")
+DECODE_FAILED = re.compile(r"Failed to decode sample #(\d+) : ?(.*)")
+MAP_FAILED = re.compile(r"File mapping failed: (.*)")
+NVIMGCODEC = re.compile(r"nvImageCodec failure: '#(\d+)'")
+T = TypeVar("T")
 
 
 class DataError(RuntimeError):
@@ -101,41 +105,56 @@ def decode_failures(
     process's stderr (file descriptor 2) goes to a temporary file, from which the decoder's own
     messages about each bad file are taken.
     """
+    items = [Path(p) for p in paths]
+    found = undecodable(
+        items, _read_all, num_threads=num_threads, batch_size=batch_size, progress=progress
+    )
+    return sorted((BadFile(path, reason) for path, reason in found), key=lambda b: str(b.path))
+
+
+def undecodable(
+    items: Sequence[T],
+    read: Callable[[Sequence[T]], list[tuple[T, np.ndarray | str]]],
+    *,
+    num_threads: int | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[T, str]]:
+    """``(item, reason)`` of the items whose encoded bytes DALI's CPU decoder cannot decode.
+
+    `read` turns a batch of items (files, samples of a tar) into ``(item, bytes as uint8 array)``
+    pairs, or ``(item, reason)`` for an item that cannot be read. See :func:`decode_failures`.
+    """
     threads = num_threads or default_threads()
     batch = batch_size or max(8, BATCH_PER_THREAD * threads)
-    paths = [Path(p) for p in paths]
-    chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
-    bad: list[BadFile] = []
+    chunks = [items[i : i + batch] for i in range(0, len(items), batch)]
+    bad: list[tuple[T, str]] = []
     if not chunks:
         return bad
     with _StderrLog() as log, ThreadPoolExecutor(1) as reader:
         decoder = _Decoder(batch, threads)
-        pending = reader.submit(_read_all, chunks[0])
+        pending = reader.submit(read, chunks[0])
         for k in range(len(chunks)):
             loaded = pending.result()
             if k + 1 < len(chunks):
-                pending = reader.submit(_read_all, chunks[k + 1])
-            good = []
-            for path, data in loaded:
-                if isinstance(data, str):
-                    bad.append(BadFile(path, data))
-                else:
-                    good.append((path, data))
+                pending = reader.submit(read, chunks[k + 1])
+            good = [(item, data) for item, data in loaded if not isinstance(data, str)]
+            bad += [(item, data) for item, data in loaded if isinstance(data, str)]
             if good:
                 try:
                     decoder.decode([d for _, d in good])
                 except RuntimeError:
                     decoder = _Decoder(batch, threads)
-                    for path, data in good:
+                    for item, data in good:
                         log.read_new()
                         try:
                             decoder.decode([data])
                         except RuntimeError as err:
-                            bad.append(BadFile(path, _reason(str(err), log.read_new(), path)))
+                            bad.append((item, _reason(str(err), log.read_new(), data)))
                             decoder = _Decoder(batch, threads)
             if progress is not None:
                 progress(len(loaded))
-    return sorted(bad, key=lambda b: str(b.path))
+    return bad
 
 
 def check_dataset(
@@ -152,9 +171,15 @@ def check_dataset(
     The scan's rejections (broken links, non-image names or contents) and the decoding failures
     together make the excluded list. `on_scanned` is called with the scan before decoding
     starts (e.g. to size a progress bar).
+
+    Raises:
+        DatasetError: `root` cannot be scanned (missing, no class folders).
+        WriteError: the lists cannot be written into `out` (checked before decoding).
+
     """
     start = time.perf_counter()
     folder = scan_image_folder(root, strict=False)
+    out = check_writable(out if out is not None else check_dir(root))  # before the long part
     if on_scanned is not None:
         on_scanned(folder)
     threads = num_threads or default_threads()
@@ -164,13 +189,13 @@ def check_dataset(
     bad = sorted(folder.rejected + failures, key=lambda b: str(b.path))
     seconds = time.perf_counter() - start
     report = CheckReport(folder, bad, seconds, threads)
-    report.lists = write_lists(folder, bad, out if out is not None else check_dir(root))
+    report.lists = write_lists(folder, bad, out)
     return report
 
 
 def failing_file(message: str) -> str | None:
     """The file that a DALI error message names (read and decode errors), else None."""
-    for pattern, group in ((_DECODE_FAILED, 2), (_MAP_FAILED, 1)):
+    for pattern, group in ((DECODE_FAILED, 2), (MAP_FAILED, 1)):
         match = pattern.search(message)
         if match and match.group(group).strip():
             return match.group(group).strip()
@@ -179,13 +204,13 @@ def failing_file(message: str) -> str | None:
 
 def dali_cause(message: str) -> str:
     """DALI's own line about what failed, without its traceback and C++ context."""
-    match = _NVIMGCODEC.search(message)
+    match = NVIMGCODEC.search(message)
     if match:
         code = int(match.group(1))
-        return f"nvImageCodec: {_NVIMGCODEC_STATUS.get(code, 'failure')} (status {code})"
-    if _MAP_FAILED.search(message):
+        return f"nvImageCodec: {NVIMGCODEC_STATUS.get(code, 'failure')} (status {code})"
+    if MAP_FAILED.search(message):
         return "DALI cannot read (map) the file: missing, empty or unreadable"
-    if _DECODE_FAILED.search(message):
+    if DECODE_FAILED.search(message):
         return "decoding failed"
     lines = [
         line.strip()
@@ -203,7 +228,7 @@ def explain_failure(err: BaseException, datasets: Sequence[ImageFolder]) -> str 
     :data:`LOCATE_LIMIT` files; DALI shards a shuffled list, so a rank's files are not known).
     """
     message = str(err)
-    if not any(p.search(message) for p in (_DECODE_FAILED, _MAP_FAILED, _NVIMGCODEC)):
+    if not any(p.search(message) for p in (DECODE_FAILED, MAP_FAILED, NVIMGCODEC)):
         return None
     roots = sorted({str(d.root) for d in datasets}) or ["DATA_DIR"]
     fix = (
@@ -266,7 +291,7 @@ class _Decoder:
         self.pipe.run()
 
 
-def _reason(message: str, log: str, path: Path) -> str:
+def _reason(message: str, log: str, data: np.ndarray) -> str:
     """DALI's cause, with the decoder's own messages (or Pillow's view) as the detail."""
     details = []
     for line in _ANSI.sub("", log).splitlines():
@@ -274,18 +299,20 @@ def _reason(message: str, log: str, path: Path) -> str:
         if line and line not in details:
             details.append(line)
     if not details:
-        details.append(_pillow_view(path))
+        details.append(_pillow_view(data))
     return f"{dali_cause(message)} ({'; '.join(details[:3])})"
 
 
-def _pillow_view(path: Path) -> str:
-    """What Pillow makes of a file (only for files that DALI's decoder rejects silently)."""
+def _pillow_view(data: np.ndarray) -> str:
+    """What Pillow makes of encoded bytes (only for files that DALI's decoder rejects silently)."""
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data.tobytes())) as image:
             kind = image.format
             image.load()
+    except Image.UnidentifiedImageError:
+        return "Pillow: cannot identify image file (no format it knows)"
     except Exception as err:  # noqa: BLE001 - any failure is the answer
         return f"Pillow: {type(err).__name__}: {err}"
     if kind not in _DALI_FORMATS:

@@ -26,7 +26,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from errno import ELOOP
 from pathlib import Path
+
+from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -158,9 +161,9 @@ def scan_image_folder(
         raise DatasetError(f"{root} is not a folder: expected a folder of class sub-folders")
     with os.scandir(root) as entries:
         entries = [e for e in entries if not is_hidden(e.name)]
-    found = sorted(e.name for e in entries if e.is_dir())
+    found = sorted(e.name for e in entries if _is_dir(e))
     if not found:
-        loose = sum(1 for e in entries if not e.is_dir())
+        loose = sum(1 for e in entries if not _is_dir(e))
         hint = f" (it holds {loose} loose files)" if loose else " (it is empty)"
         raise DatasetError(
             f"{root} has no class sub-folders{hint}: expected ROOT/<class>/<image> files, e.g. "
@@ -170,6 +173,12 @@ def scan_image_folder(
     class_map = list(classes) if classes is not None else found
     ids = {name: i for i, name in enumerate(class_map)}
     unknown = [name for name in found if name not in ids]
+    if unknown and class_map == [str(i) for i in range(len(class_map))]:
+        raise DatasetError(
+            f"{root}: the training classes have no names, only ids 0..{len(class_map) - 1} (a "
+            f"file list without {CLASSES_TXT} beside it), so the class folders {found[:3]} have "
+            f"no ids: put the class names in id order in {CLASSES_TXT} beside that list"
+        )
     if unknown:
         raise DatasetError(
             f"{root} has class folders that the training classes lack: {unknown[:5]}"
@@ -221,7 +230,8 @@ def read_file_list(
     base = Path(root) if root is not None else Path()
     skip = {_normal(base, p) for p in exclude}
     folder = ImageFolder(base, [])
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    text = path.read_text(encoding=LIST_ENCODING, errors=LIST_ERRORS)
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.rstrip().rsplit(maxsplit=1)
@@ -238,7 +248,9 @@ def read_file_list(
     if not folder.files:
         raise DatasetError(f"file list {path} lists no files")
     names_file = path.parent / CLASSES_TXT
-    names = names_file.read_text().splitlines() if names_file.is_file() else None
+    names = None
+    if names_file.is_file():
+        names = names_file.read_text(encoding=LIST_ENCODING, errors=LIST_ERRORS).splitlines()
     if names is not None and classes is not None and list(classes) != names:
         raise DatasetError(
             f"{names_file} does not match the training classes ({len(names)} vs "
@@ -278,23 +290,40 @@ def _class_files(class_dir: Path) -> tuple[list[Path], list[BadFile]]:
             continue
         for entry in entries:
             path = Path(entry.path)
-            if entry.is_dir():
+            kind, reason = _entry_kind(entry)
+            if kind == "dir":
                 stack.append(path)
-            elif entry.is_file():
-                reason = _name_problem(entry.name)
-                if reason:
-                    rejected.append(BadFile(path, reason))
-                else:
-                    files.append(path)
-            elif entry.is_symlink():
-                rejected.append(
-                    BadFile(path, f"broken symbolic link (to {os.readlink(path)}, which is gone)")
-                )
+            elif kind == "file":
+                files.append(path)
             else:
-                rejected.append(BadFile(path, "not a regular file"))
+                rejected.append(BadFile(path, reason))
     files.sort(key=lambda p: p.relative_to(class_dir).as_posix())
     rejected.sort(key=lambda b: str(b.path))
     return files, rejected
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether an entry is a folder (or a link to one); a link loop is not."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _entry_kind(entry: os.DirEntry) -> tuple[str, str]:
+    """("dir" | "file" | "bad", reason) of an entry of a class folder."""
+    try:
+        if entry.is_dir():
+            return "dir", ""
+        if entry.is_file():
+            reason = _name_problem(entry.name)
+            return ("bad", reason) if reason else ("file", "")
+        if entry.is_symlink():
+            return "bad", f"broken symbolic link (to {os.readlink(entry.path)}, which is gone)"
+    except OSError as err:
+        what = " (a symbolic link to itself, or a loop of links)" if err.errno == ELOOP else ""
+        return "bad", f"cannot be read: {err.strerror}{what}"
+    return "bad", "not a regular file"
 
 
 def _name_problem(name: str) -> str | None:

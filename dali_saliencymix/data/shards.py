@@ -21,12 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dali_saliencymix.data.writing import lock_message
+
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "dali-saliencymix-webdataset"
 DEFAULT_PATTERN = "shard-{:06d}.tar"
 DEFAULT_KEYS = ("jpg", "cls")
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe"}
 INDEX_VERSION = "v1.2"
+# Held by the writer while it writes (exclusive creation); its tars are .part until complete.
+WRITING_LOCK = ".writing.lock"
+PART_SUFFIX = ".part"
+# Labels up to 999,999,999: nine ASCII digits at most, so that int32 arithmetic is exact.
+MAX_LABEL_DIGITS = 9
 
 
 class ShardError(ValueError):
@@ -44,6 +51,7 @@ class ShardManifest:
     image_exts: list[str]
     shards: list[dict[str, Any]] = field(default_factory=list)
     shuffle_seed: int | None = None
+    left_out: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -62,6 +70,7 @@ class ShardManifest:
             "label_encoding": "ascii-decimal",
             "shuffle_seed": self.shuffle_seed,
             "shards": self.shards,
+            "left_out": self.left_out,
         }
 
 
@@ -98,16 +107,16 @@ class ShardSet:
 def is_shard_source(path: str | Path) -> bool:
     """Whether `path` is a tar shard, or a folder of shards.
 
-    A folder is one when it has a ``manifest.json`` (as ``dali-saliencymix shards`` writes), or
-    ``*.tar`` files and no sub-folders; a class folder with a stray tar beside its class
-    sub-folders stays a class folder.
+    A folder is one when it has a ``manifest.json`` (as ``dali-saliencymix shards`` writes), the
+    traces of a writer (its lock, ``.part`` files), or ``*.tar`` files and no sub-folders; a
+    class folder with a stray tar beside its class sub-folders stays a class folder.
     """
     path = Path(path)
     if path.is_file():
         return path.suffix == ".tar"
     if not path.is_dir():
         return False
-    if (path / MANIFEST).is_file():
+    if (path / MANIFEST).is_file() or _writer_traces(path):
         return True
     entries = [p for p in path.iterdir() if not p.name.startswith(".")]
     return any(p.suffix == ".tar" for p in entries) and not any(p.is_dir() for p in entries)
@@ -169,6 +178,7 @@ def load_manifest(out_dir: str | Path) -> ShardManifest:
             image_exts=[str(e) for e in data["image_exts"]],
             shards=list(data["shards"]),
             shuffle_seed=data.get("shuffle_seed"),
+            left_out=list(data.get("left_out", [])),
         )
     except (ValueError, KeyError, TypeError) as e:
         raise ShardError(
@@ -195,6 +205,7 @@ def check_shards(
         if not root.exists():
             raise ShardError(f"shard folder {root} does not exist")
         if root.is_dir():
+            _check_complete(root)
             paths = sorted(p for p in root.glob("*.tar") if p.is_file())
             if not paths:
                 raise ShardError(
@@ -265,3 +276,27 @@ def _check_against_manifest(root: Path, paths: list[Path], manifest: ShardManife
                 f"{index} counts {_index_count(index)} samples, {MANIFEST} says "
                 f"{shard['num_samples']}: write the shards again"
             )
+
+
+def _writer_traces(root: Path) -> list[Path]:
+    """The lock and ``.tar.part`` files a shard writer leaves while (or when killed) writing."""
+    lock = root / WRITING_LOCK
+    return ([lock] if lock.exists() else []) + sorted(root.glob(f"*.tar{PART_SUFFIX}"))
+
+
+def _check_complete(root: Path) -> None:
+    """Refuse a folder that a writer is writing, or that a killed or interrupted one left."""
+    traces = _writer_traces(root)
+    if not traces:
+        return
+    again = (
+        f"the tars there hold part of the data: remove the folder and write the shards again "
+        f"(rm -r {root}; dali-saliencymix shards DATA_DIR {root} --shard-size N)"
+    )
+    lock = root / WRITING_LOCK
+    if traces[0] == lock:
+        raise ShardError(lock_message(lock, f"the shards in {root}", again))
+    raise ShardError(
+        f"{root} holds {len(traces)} {PART_SUFFIX} file(s) of an interrupted write "
+        f"({traces[0].name}) and no complete {MANIFEST}: {again}"
+    )

@@ -20,9 +20,10 @@ from pathlib import Path
 from nvidia.dali import fn, pipeline_def
 from nvidia.dali.pipeline import Pipeline
 
-from dali_saliencymix.data.decode_check import DataError, explain_failure
+from dali_saliencymix.data.decode_check import DataError
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.load import load_dataset
+from dali_saliencymix.data.shard_failures import explain_error, named_error
 from dali_saliencymix.data.shards import ShardSet
 from dali_saliencymix.options import MixConfig
 from dali_saliencymix.pipeline.decode import decode
@@ -56,10 +57,8 @@ class DataPipeline:
         return self.mix_switch is not None and self.mix_switch.enabled_in_epoch(epoch)
 
     def explain(self, err: BaseException) -> DataError | None:
-        """A DataError naming the file behind a DALI error of this pipeline, or None."""
-        if not isinstance(self.dataset, ImageFolder):
-            return None  # a shard's sample: DALI's message names the tar and the member
-        message = explain_failure(err, [self.dataset])
+        """A DataError naming the file (or shard sample) behind a DALI error, or None."""
+        message = explain_error(err, [self.dataset])
         return DataError(message) if message else None
 
     def run(self) -> tuple:
@@ -158,7 +157,7 @@ def train_pipeline(
         images = normalise(images, channels_last=channels_last, mirror=mirror)
         return images, (labels.gpu() if gpu else labels)
 
-    p = build_and_drop_lists(pipe(checkpoint=checkpoint) if checkpoint is not None else pipe())
+    p = _build(pipe(checkpoint=checkpoint) if checkpoint is not None else pipe(), dataset)
     if switch is not None:
         switch.iterations_per_epoch = iterations_per_epoch(p)
     return DataPipeline(p, dataset, shard_id, num_shards, switch)
@@ -169,6 +168,7 @@ def val_pipeline(
     *,
     file_list: str | Path | None = None,
     classes: list[str] | None = None,
+    num_classes: int | None = None,
     exclude: Iterable[str | Path] = (),
     batch_size: int = 64,
     num_threads: int = 4,
@@ -183,9 +183,12 @@ def val_pipeline(
     """Validation pipeline: resize the shorter side, centre crop, normalise; int labels.
 
     `classes`: the training class map (``train.classes``); validation class folders get their
-    training ids, and a folder that training lacks is an error.
+    training ids, and a folder that training lacks is an error. `num_classes`: the class count
+    of shards without a class map (other tools' shards), when `classes` is not known.
     """
-    dataset = load_dataset(data_dir, file_list, classes=classes, exclude=exclude)
+    dataset = load_dataset(
+        data_dir, file_list, num_classes=num_classes, classes=classes, exclude=exclude
+    )
     gpu, decode_device = _devices("val_pipeline", device_id, decode_device)
 
     @pipeline_def(batch_size=batch_size, num_threads=num_threads, device_id=device_id, seed=0)
@@ -197,7 +200,18 @@ def val_pipeline(
         images = normalise(images, channels_last=channels_last, crop=crop)
         return images, (labels.gpu() if gpu else labels)
 
-    return DataPipeline(build_and_drop_lists(pipe()), dataset, shard_id, num_shards)
+    return DataPipeline(_build(pipe(), dataset), dataset, shard_id, num_shards)
+
+
+def _build(pipe: Pipeline, dataset: ImageFolder | ShardSet) -> Pipeline:
+    """Build the pipeline; a DALI error about the data becomes a DataError naming it.
+
+    (E.g. a shard sample without its label, found while DALI indexes the tars.)
+    """
+    try:
+        return build_and_drop_lists(pipe)
+    except RuntimeError as err:
+        raise named_error(err, [dataset]) from err
 
 
 def _devices(who: str, device_id: int | None, decode_device: str | None) -> tuple[bool, str]:

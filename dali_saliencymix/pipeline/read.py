@@ -20,11 +20,10 @@ from nvidia.dali.data_node import DataNode
 from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.data.folder import ImageFolder
-from dali_saliencymix.data.shards import ShardSet, check_shards
+from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS
+from dali_saliencymix.data.shards import MAX_LABEL_DIGITS, ShardSet, check_shards
 
 READER = "Reader"
-# Labels up to 999,999,999: nine ASCII digits at most, so that int32 arithmetic is exact.
-MAX_LABEL_DIGITS = 9
 
 # File lists handed to fn.readers.file: DALI reads them when the pipeline is built
 # (build_and_drop_lists deletes them then); other users' lists go with the folder at exit.
@@ -167,7 +166,7 @@ def _write_file_list(source: ImageFolder) -> Path:
     if _LIST_DIR is None:
         _LIST_DIR = tempfile.TemporaryDirectory(prefix="dali-saliencymix-lists-")
     fd, name = tempfile.mkstemp(suffix=".txt", dir=_LIST_DIR.name)
-    with os.fdopen(fd, "w") as f:
+    with os.fdopen(fd, "w", encoding=LIST_ENCODING, errors=LIST_ERRORS) as f:
         for path, label in zip(source.files, source.labels, strict=True):
             f.write(f"{os.path.abspath(path)} {label}\n")
     _PENDING_LISTS.append(Path(name))

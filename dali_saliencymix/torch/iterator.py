@@ -9,8 +9,7 @@ from nvidia.dali.pipeline import Pipeline
 from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
-from dali_saliencymix.data.decode_check import DataError, explain_failure
-from dali_saliencymix.data.folder import ImageFolder
+from dali_saliencymix.data.shard_failures import named_error
 from dali_saliencymix.pipeline.factories import DataPipeline
 from dali_saliencymix.pipeline.read import READER
 
@@ -31,7 +30,8 @@ class SaliencyMixIterator:
     whether they are mixed (``mix_enabled``, from the pipelines' mix-off switch). A file that
     DALI cannot read or decode mid-epoch raises
     :class:`~dali_saliencymix.data.decode_check.DataError` naming the file (see
-    ``dali_saliencymix.data.decode_check.explain_failure``). Plain DALI pipelines are accepted
+    ``dali_saliencymix.data.decode_check.explain_failure``; from shards it names the tar and
+    the sample, see ``dali_saliencymix.data.shard_failures``). Plain DALI pipelines are accepted
     too (no switch, no file names).
     """
 
@@ -88,10 +88,8 @@ class SaliencyMixIterator:
         return bool(self.sources) and self.sources[0].mix_enabled(self.epoch)
 
     def _named(self, err: RuntimeError) -> RuntimeError:
-        """A DataError naming the file behind a DALI error, or the error itself."""
-        folders = [s.dataset for s in self.sources if isinstance(s.dataset, ImageFolder)]
-        message = explain_failure(err, folders) if folders else None
-        return DataError(message) if message else err
+        """A DataError naming the file (or shard sample) behind a DALI error, or the error."""
+        return named_error(err, [s.dataset for s in self.sources])
 
     def checkpoints(self) -> list[str]:
         """DALI checkpoints of the pipelines (needs ``enable_checkpointing=True``)."""

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from dali_saliencymix._native import c_api
-from dali_saliencymix.numpy import DrawArrays, MixDraws, draw, label_arrays
+from dali_saliencymix.numpy import DrawArrays, MixDraws, check_label_sums, draw, label_arrays
 from dali_saliencymix.options import MixConfig, resolve_options, saliency_mix_options
 
 
@@ -148,8 +148,8 @@ def _soft_labels_on(
     """Float32 (N, C) labels on the device; class ids become exact one-hots there.
 
     Host labels are checked on the host (``label_arrays``) and copied without blocking. Device
-    labels are checked on the device (class ids in [0, num_classes), soft labels finite and
-    >= 0), which waits for the device once.
+    labels are checked on the device (class ids in [0, num_classes), soft labels finite,
+    >= 0 and rows summing to 1), which waits for the device.
     """
     what = f"{who}: labels"
     if labels.device.type == "cpu":
@@ -178,6 +178,8 @@ def _soft_labels_on(
                     else f"class {value}, expected 0 <= label < num_classes = {num_classes}"
                 )
             )
+        if soft:
+            check_label_sums(labels.double().sum(1).cpu().numpy(), what)
     if labels.dtype.is_floating_point:
         return labels.float().contiguous()
     return torch.nn.functional.one_hot(labels.reshape(-1).long(), num_classes).float()

@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from typing import NoReturn
 
 from dali_saliencymix.app.flags import option_message
 from dali_saliencymix.app.train.args import parse_args
@@ -19,24 +21,54 @@ from dali_saliencymix.app.train.loop import WHO, TrainError, train
 from dali_saliencymix.app.train.models import ModelError
 from dali_saliencymix.data.decode_check import DataError
 from dali_saliencymix.data.folder import DatasetError
+from dali_saliencymix.data.names import printable
 from dali_saliencymix.options import OptionError
+
+
+class TrainerExit(SystemExit):
+    """The end of a run that failed: ``code`` is the exit code, ``str()`` the message."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(code)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Train; returns a summary (per-epoch mean loss, images/s) for tests and scripts.
 
-    Errors (bad flags, data DALI cannot read, a checkpoint of another run) end the run with
-    one line naming the flag or the file.
+    Errors end the run with one line on stderr naming the flag or the file, and exit code 2
+    for usage errors (flags, option values, a --resume or --save that cannot be used), 1 for
+    data that cannot be read and runs that cannot go on, 130 for Ctrl-C.
     """
     args = parse_args(argv)
     try:
         return train(args)
     except OptionError as err:
-        raise SystemExit(option_message(err.named(WHO))) from None
-    except (DataError, DatasetError, TrainError, CheckpointError, ModelError) as err:
-        rank = os.environ.get("RANK")
-        where = f"{WHO} (rank {rank})" if rank is not None else WHO
-        raise SystemExit(f"{where}: {err}") from None
+        _fail(option_message(err.named(WHO)), 2)
+    except CheckpointError as err:
+        _fail(_where(err), err.code)
+    except ModelError as err:
+        _fail(_where(err), 2)
+    except (DataError, DatasetError, TrainError) as err:
+        _fail(_where(err), 1)
+    except KeyboardInterrupt:
+        _fail(f"{WHO}: interrupted (Ctrl-C)", 130)
 
 
-__all__ = ["main", "parse_args", "train"]
+def _where(err: Exception) -> str:
+    rank = os.environ.get("RANK")
+    who = f"{WHO} (rank {rank})" if rank is not None else WHO
+    return f"{who}: {err}"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """Print one line on stderr (file names' bytes escaped) and end with `code`."""
+    line = printable(" ".join(message.split()))
+    print(line, file=sys.stderr, flush=True)
+    raise TrainerExit(line, code) from None
+
+
+__all__ = ["TrainerExit", "main", "parse_args", "train"]

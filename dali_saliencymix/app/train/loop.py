@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import time
@@ -23,12 +24,20 @@ from rich.progress import (
 from torch import nn
 
 from dali_saliencymix.app.flags import mix_config_from_args
-from dali_saliencymix.app.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
+from dali_saliencymix.app.train.checkpoint import (
+    data_fingerprint,
+    load_checkpoint,
+    restore,
+    save_checkpoint,
+    save_lock,
+)
 from dali_saliencymix.app.train.models import build_model
 from dali_saliencymix.data.check_lists import excluded_by_check
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.load import load_dataset
+from dali_saliencymix.data.shard_failures import bad_labels
 from dali_saliencymix.data.shards import ShardSet
+from dali_saliencymix.options import MixConfig
 from dali_saliencymix.pipeline.factories import train_pipeline, val_pipeline
 from dali_saliencymix.torch.iterator import SaliencyMixIterator
 
@@ -110,12 +119,10 @@ def load_data(args: argparse.Namespace) -> tuple[ImageFolder | ShardSet, ImageFo
 
 
 def build_loaders(
-    args: argparse.Namespace, where: Rank, data: tuple, state: dict | None
-) -> tuple[SaliencyMixIterator, SaliencyMixIterator | None, int]:
-    """The training iterator (restored from `state`), the validation one, and num_classes."""
+    args: argparse.Namespace, where: Rank, data: tuple, mix: MixConfig, state: dict | None
+) -> tuple[SaliencyMixIterator, SaliencyMixIterator | None]:
+    """The training iterator (restored from `state`) and the validation one."""
     folder, val_folder = data
-    num_classes = args.num_classes or folder.num_classes
-    mix = mix_config_from_args(args, num_classes, WHO)
     pipe = train_pipeline(
         folder,
         batch_size=args.batch_size,
@@ -143,16 +150,33 @@ def build_loaders(
             crop=args.crop,
         )
         val_loader = SaliencyMixIterator(val)
-    return loader, val_loader, num_classes
+    return loader, val_loader
 
 
 def train(args: argparse.Namespace) -> dict:
-    """Train; returns a summary (per-epoch mean loss, images/s, validation top-1)."""
+    """Train; returns a summary (per-epoch mean loss, images/s, validation top-1).
+
+    With --save, rank 0 holds the save lock for the whole run (a second run saving there is
+    refused before any work).
+    """
     where = setup_distributed(args.cpu)
+    with save_lock(args.save, where.rank):
+        history = _train(args, where)
+    if where.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return history
+
+
+def _train(args: argparse.Namespace, where: Rank) -> dict:
     torch.manual_seed(args.seed + where.rank)
     data = load_data(args)
-    state = load_checkpoint(args, data[0].classes, where.world) if args.resume else None
-    loader, val_loader, num_classes = build_loaders(args, where, data, state)
+    num_classes = args.num_classes or data[0].num_classes
+    mix = mix_config_from_args(args, num_classes, WHO)
+    fingerprint = data_fingerprint(data[0]) if args.save or args.resume else None
+    state = load_checkpoint(args, fingerprint, mix, where.world) if args.resume else None
+    saved = {"data": fingerprint, "mix": dataclasses.asdict(mix)}
+    loader, val_loader = build_loaders(args, where, data, mix, state)
     model = build_model(args.arch, num_classes).to(where.device)
     channels_last = where.device.type == "cuda" and not args.no_channels_last
     if channels_last:
@@ -165,11 +189,7 @@ def train(args: argparse.Namespace) -> dict:
     optimizer = torch.optim.SGD(
         model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay
     )
-    start_epoch = 0
-    if state:
-        unwrap(model).load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch = state["epoch"]
+    start_epoch = restore(state, model, optimizer, args.resume) if state else 0
     run = Run(args, where, model, optimizer, channels_last, lr, len(loader))
     history: dict = {"loss": [], "images_per_second": [], "val_top1": []}
     with run.progress:
@@ -183,10 +203,8 @@ def train(args: argparse.Namespace) -> dict:
                 history["val_top1"].append(correct / max(total, 1))
             run.report(epoch, history, val_loader is not None)
             if args.save:
-                save_checkpoint(args, model, optimizer, loader, epoch + 1, where.world, where.rank)
-    if where.world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+                where_saved = (where.rank, where.world)
+                save_checkpoint(args, model, optimizer, loader, epoch + 1, where_saved, saved)
     return history
 
 
@@ -313,11 +331,7 @@ def evaluate(
     for images, labels in loader:
         bad = (labels < 0) | (labels >= num_classes)
         if bool(bad.any()):
-            raise TrainError(
-                f"the validation data has class id {int(labels[bad][0])}, expected 0 <= id < "
-                f"{num_classes} (a label that is not a class of the training map; shards "
-                "written by other tools read a malformed label as -1)"
-            )
+            raise TrainError(_bad_label(loader, int(labels[bad][0]), num_classes))
         images = images.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -325,3 +339,16 @@ def evaluate(
             correct += int((model(images).argmax(1) == labels.to(device).long()).sum())
         total += len(labels)
     return float(correct), float(total)
+
+
+def _bad_label(loader: SaliencyMixIterator, label: int, num_classes: int) -> str:
+    """What is wrong with a validation label, naming the shard samples when it comes from shards."""
+    message = (
+        f"the validation data has class id {label}, expected 0 <= id < {num_classes} (a label "
+        "that is not a class of the training map"
+    )
+    datasets = [s.dataset for s in loader.sources if isinstance(s.dataset, ShardSet)]
+    found = [text for d in datasets for text in bad_labels(d, num_classes)]
+    if found:
+        return f"{message}): {'; '.join(found)}"
+    return f"{message}; shards written by other tools read a malformed label as -1)"

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from dali_saliencymix.normalisation import mean_std
 from dali_saliencymix.numpy import MixDraws
 from dali_saliencymix.options import MixConfig, OptionError, resolve_options
 from dali_saliencymix.torch.tensor_mix import mix as tensor_mix
@@ -224,15 +225,17 @@ class Mixup(_DropIn, _timm.Mixup):
         self.box = box
         if mode not in MODES:
             raise OptionError(f"{{mode}} must be one of {MODES}, got {mode!r}", self._who)
-        self.mean, self.std = _mean_std(mean, std, self._who)
+        self.mean, self.std = mean_std(mean, std, self._who)
         self._options()  # checked now, not at the first batch
 
     def __call__(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mix a normalised float NCHW batch; returns (mixed batch, float32 soft targets)."""
-        if not (x.dtype.is_floating_point and x.dim() == 4 and x.shape[1] == len(self.mean)):
+        channels = (1, 3) if len(self.mean) == 1 else (3,)
+        if not (x.dtype.is_floating_point and x.dim() == 4 and x.shape[1] in channels):
             raise ValueError(
-                f"{self._who}: expected a normalised float NCHW batch with {len(self.mean)} "
-                f"channels (one mean and std each), got {x.dtype} of shape {tuple(x.shape)}"
+                f"{self._who}: expected a normalised float NCHW batch with "
+                f"{' or '.join(map(str, channels))} channels (for {len(self.mean)} mean and std "
+                f"values), got {x.dtype} of shape {tuple(x.shape)}"
             )
         n, _, height, width = x.shape
         self._check_batch(n)
@@ -316,19 +319,6 @@ class FastCollateMixup(_DropIn, _timm.FastCollateMixup):
         if self.mode == "half":
             return mixed[: n // 2].contiguous(), soft[: n // 2].contiguous()
         return mixed, soft
-
-
-def _mean_std(
-    mean: Sequence[float], std: Sequence[float], who: str
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """`mean` and `std` as tuples of floats, one per channel (1 or 3), std > 0."""
-    mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
-    if len(mean) not in (1, 3) or len(std) != len(mean) or not all(s > 0 for s in std):
-        raise ValueError(
-            f"{who}: mean and std must give one value per channel (1 or 3), std > 0, in timm's "
-            f"units (fractions of 255), got mean={mean}, std={std}"
-        )
-    return mean, std
 
 
 def _to_uint8_nhwc(

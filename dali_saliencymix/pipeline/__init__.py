@@ -1,16 +1,18 @@
 """The input pipeline, step by step: read -> decode -> mix and labels -> normalise.
 
 - :mod:`.read`: the dataset's encoded files and class ids (folders, lists, WebDataset shards);
-- :mod:`.decode`: uint8 RGB images, on the GPU (``"mixed"``) or the CPU;
+- :mod:`.decode`: uint8 RGB images, on the GPU (``"mixed"``) or the CPU, resized;
 - :mod:`.mix`: the mixing family and soft targets, with the mix-off switch;
 - :mod:`.normalise`: flip, mean/std, float CHW or HWC;
-- :mod:`.factories`: :func:`train_pipeline` and :func:`val_pipeline`, built from those steps.
+- :mod:`.factories`: :func:`train_pipeline` and :func:`val_pipeline`, built from those steps;
+- :mod:`.data_config`: the model's size, mean, std and interpolation (:func:`timm_data_config`).
 """
 
 from __future__ import annotations
 
 from dali_saliencymix.options import MixConfig
-from dali_saliencymix.pipeline.decode import decode
+from dali_saliencymix.pipeline.data_config import timm_data_config
+from dali_saliencymix.pipeline.decode import decode, resize
 from dali_saliencymix.pipeline.factories import (
     DataPipeline,
     iterations_per_epoch,
@@ -32,6 +34,8 @@ __all__ = [
     "normalise",
     "read_files",
     "read_shards",
+    "resize",
+    "timm_data_config",
     "train_pipeline",
     "val_pipeline",
 ]

@@ -18,7 +18,6 @@ Both take the model's data config: ``crop`` (an int or (height, width)), ``mean`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from dali_saliencymix.pipeline.decode import decode
 from dali_saliencymix.pipeline.decode import resize as resize_images
 from dali_saliencymix.pipeline.mix import MixSwitch, mix_labels
 from dali_saliencymix.pipeline.normalise import normalise
-from dali_saliencymix.pipeline.read import READER, build_and_drop_lists, read_files
+from dali_saliencymix.pipeline.read import build_and_drop_lists, read_files
 
 
 @dataclass
@@ -80,13 +79,6 @@ class DataPipeline:
             if named is None:
                 raise
             raise named from err
-
-
-def iterations_per_epoch(pipe: Pipeline, reader_name: str = READER) -> int:
-    """Pipeline iterations per epoch of a reader with ``pad_last_batch=True``."""
-    meta = pipe.reader_meta(reader_name)
-    per_shard = meta["epoch_size_padded"] // meta["number_of_shards"]
-    return max(1, math.ceil(per_shard / pipe.max_batch_size))
 
 
 # File lists handed to fn.readers.file: DALI reads them when the pipeline is built; the
@@ -179,7 +171,7 @@ def train_pipeline(
 
     p = build_and_drop_lists(pipe(checkpoint=checkpoint) if checkpoint is not None else pipe())
     if switch is not None:
-        switch.iterations_per_epoch = iterations_per_epoch(p)
+        switch.attach(p)
     return DataPipeline(p, dataset, shard_id, num_shards, switch)
 
 

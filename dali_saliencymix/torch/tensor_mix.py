@@ -36,6 +36,12 @@ def mix(
 ) -> tuple[torch.Tensor, ...]:
     """MixUp / CutMix / SaliencyMix of a uint8 batch (CPU or CUDA), timm's ``Mixup``.
 
+    The options mean what ``MixConfig`` says: ``mode="batch"`` (default) computes the saliency
+    of one source and pastes one box into the whole batch, as the SaliencyMix paper's released
+    code (its ImageNet numbers come from it); ``placement="target_background"`` is the paper's
+    "Salient to Non-Salient", which its ablation (Figure 3, CIFAR) found to train worse than the
+    default.
+
     Args:
         images: uint8 tensor (N, H, W, C), or (N, C, H, W) with ``layout="NCHW"``, C = 1 or 3
             (RGB), on the CPU or a CUDA device.

@@ -240,16 +240,20 @@ def real_timm(monkeypatch):
     except Exception as err:  # noqa: BLE001 - timm's own imports may fail with any error
         pytest.skip(f"import timm fails here ({type(err).__name__}: {err}); the drop-ins need it")
     from dali_saliencymix import timm as dropin
+    from dali_saliencymix.torch import timm_mixing
 
     monkeypatch.setattr(module, "np", np)  # feed() replaces it; monkeypatch puts numpy back
-    monkeypatch.setattr(dropin, "np", np)
+    monkeypatch.setattr(timm_mixing, "np", np)  # where the drop-ins draw timm's random boxes
     return module, dropin
 
 
 def fed_run(module, dropin, options, draws, n, call, mode=None):
-    """Run `call()` with both modules drawing our draws; check that they took exactly those."""
+    """Run `call()` with timm and the drop-ins drawing our draws; check that they took exactly
+    those."""
+    from dali_saliencymix.torch import timm_mixing
+
     fed = feed(module, options, draws, n, mode)
-    dropin.np = module.np
+    timm_mixing.np = module.np
     out = call()
     assert fed.empty(), "timm's or the drop-in's draws were not exactly ours"
     return out
@@ -385,23 +389,27 @@ def test_dropin_mixup_on_half_precision(dtype, mode, real_timm, rng) -> None:
     torch.testing.assert_close(ours[1], theirs[1], rtol=0, atol=2e-7 + rounding)
 
 
-def test_dropin_with_the_same_numpy_seed_is_timms(real_timm, rng) -> None:
-    """No hook: seeded alike, the drop-ins draw from numpy's generator what timm draws (elem
-    mode, where timm's lams are float32 as the kernels')."""
+@pytest.mark.parametrize("mode", ["elem", "pair", "batch"])
+def test_dropin_with_the_same_numpy_seed_is_timms(mode, real_timm, rng) -> None:
+    """No hook: seeded alike, the drop-ins draw from numpy's generator what timm draws, and mix
+    the pixels with timm's expressions (its double-precision lam in batch mode included)."""
     module, dropin = real_timm
     images = photo_batch(8, 48, 64)
     labels = rng.integers(0, 5, 8)
-    batch = [
-        (np.ascontiguousarray(im.transpose(2, 0, 1)), int(y))
-        for im, y in zip(images, labels, strict=True)
-    ]
-    kwargs = {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "mode": "elem", "num_classes": 5}
-    for seed in range(4):
+
+    def batch() -> list:  # fresh arrays: timm's pair mode writes into the samples it is given
+        return [
+            (np.ascontiguousarray(im.transpose(2, 0, 1)), int(y))
+            for im, y in zip(images, labels, strict=True)
+        ]
+
+    kwargs = {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "mode": mode, "num_classes": 5}
+    for seed in range(6):
         np.random.seed(seed)
-        theirs = module.FastCollateMixup(**kwargs)(batch)
+        theirs = module.FastCollateMixup(**kwargs)(batch())
         x_theirs = module.Mixup(**kwargs)(normalised(images), torch.from_numpy(labels))
         np.random.seed(seed)
-        ours = dropin.FastCollateMixup(**kwargs, box="random")(batch)
+        ours = dropin.FastCollateMixup(**kwargs, box="random")(batch())
         x_ours = dropin.Mixup(**kwargs, box="random")(normalised(images), torch.from_numpy(labels))
         assert torch.equal(ours[0], theirs[0]) and torch.equal(x_ours[0], x_theirs[0])
         torch.testing.assert_close(ours[1], theirs[1], rtol=0, atol=2e-7)
@@ -513,7 +521,11 @@ def test_dropins_take_timms_arguments_and_defaults(real_timm) -> None:
         (lambda d: d.Mixup(mode="half"), None, "mode must be one of"),
         (lambda d: d.Mixup(box="peak"), None, "box must be one of 'saliency', 'random'"),
         (lambda d: d.Mixup(mixup_alpha=0.0), None, "mixup_alpha and cutmix_alpha are both 0"),
-        (lambda d: d.Mixup(mean=(0.5, 0.5)), None, "mean and std must give one value per channel"),
+        (
+            lambda d: d.Mixup(mean=(0.5, 0.5)),
+            None,
+            "mean and std must be one or three values (per channel)",
+        ),
         (
             lambda d: d.FastCollateMixup(),
             lambda f: f([(np.zeros((3, 8, 8), np.float32), 0)] * 2),

@@ -60,7 +60,7 @@ MODES = ("batch", "pair", "elem")
 
 
 class _DropIn:
-    """What both drop-ins add to timm's class: the box option, the options and the draws."""
+    """What both drop-ins add to timm's class: the box, the options, the kernels' results."""
 
     box: str
     _who: str
@@ -100,6 +100,7 @@ class _DropIn:
         peak_images: Callable[[np.ndarray], torch.Tensor],
         target: torch.Tensor,
         plan: Plan,
+        options: MixConfig,
     ) -> tuple[np.ndarray, torch.Tensor]:
         """The kernels' boxes (on the host) and soft targets for the plan's draws.
 
@@ -108,7 +109,6 @@ class _DropIn:
         boxes, weights and labels depend on nothing else. The pixels are then mixed by the
         caller, with timm's own expressions.
         """
-        options = self._options()
         pixels = torch.zeros(shape, dtype=torch.uint8, device=device)
         needed = plan.peak_sources() if self.box == "saliency" else plan.draws.source[:0]
         if len(needed):
@@ -194,13 +194,15 @@ class Mixup(_DropIn, _timm.Mixup):
         n, channels, height, width = x.shape
         self._check_batch(n)
         target = self._targets(target)  # checked before anything is drawn
-        plan = timm_plan(self, n, height, width, self._options())
+        options = self._options()
+        plan = timm_plan(self, n, height, width, options)
         boxes, soft = self._boxes_and_targets(
             (n, height, width, channels),
             x.device,
             lambda index: to_uint8_nhwc(x[torch.as_tensor(index)], self.mean, self.std),
             target,
             plan,
+            options,
         )
         return mix_float_in_place(x, boxes, plan), soft
 
@@ -270,7 +272,8 @@ class FastCollateMixup(_DropIn, _timm.FastCollateMixup):
         stacked = np.stack(images)  # N, C, H, W
         target = self._targets(default_collate([sample[1] for sample in batch]))
         n, channels, height, width = stacked.shape
-        plan = timm_plan(self, n, height, width, self._options())
+        options = self._options()
+        plan = timm_plan(self, n, height, width, options)
         boxes, soft = self._boxes_and_targets(
             (n, height, width, channels),
             torch.device("cpu"),
@@ -279,6 +282,7 @@ class FastCollateMixup(_DropIn, _timm.FastCollateMixup):
             ),
             target,
             plan,
+            options,
         )
         mixed = torch.from_numpy(mix_uint8(stacked, boxes, plan))
         if self.mode == "half":

@@ -274,6 +274,10 @@ def mix(
 ) -> tuple[np.ndarray, ...]:
     """MixUp / CutMix / SaliencyMix of a numpy batch on the CPU (the kernels' C API).
 
+    Options as ``MixConfig`` (``mode="batch"``: one box from one source's saliency, the paper's
+    released code; ``placement="target_background"``: the paper's "Salient to Non-Salient",
+    which trained worse in its ablation).
+
     Args:
         images: uint8 NHWC batch (C = 1 or 3), all of one size.
         labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes).

@@ -72,6 +72,11 @@ def mix(
     The options are ``MixConfig``'s fields, with its names and defaults (SaliencyMix: CutMix
     with the box on the source's saliency peak, one draw per batch, i mixed with N-1-i, no
     smoothing); ``mixup_alpha=0.8, cutmix_alpha=1.0, box="random"`` is timm's DeiT recipe.
+    ``mode="batch"`` computes the saliency of one source and pastes one box into the whole batch,
+    as the SaliencyMix paper's released code (its ImageNet numbers come from it); ``"elem"``
+    gives each sample its own box. ``placement="target_background"`` is the paper's "Salient to
+    Non-Salient" scheme, which its ablation (Figure 3, CIFAR) found to train worse than the
+    default "Salient to Corresponding" (``"source_peak"``).
     MixUp rounds to the nearest uint8 (ties to even), as timm's ``FastCollateMixup``.
 
     Args:

@@ -22,7 +22,8 @@ Methods (docs/label_fidelity.md):
   official           the official code's saliency: OpenCV's StaticSaliencyFineGrained on the
                      ImageNet-normalised float32 crop (HWC, as saliency_bbox transposes it),
                      which OpenCV reads as bytes; its peak centres the box; area weights
-  target_background  SaliencyMix's box pasted where it covers the least target saliency
+  target_background  SaliencyMix's box pasted where it covers the least target saliency (the
+                     paper's "Salient to Non-Salient", which trained worse in its ablation)
   saliency_weights   SaliencyMix with label_weights="saliency"
   both               both options together
 

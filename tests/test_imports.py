@@ -94,3 +94,23 @@ def test_another_dali_wheel_leaves_the_plugin_unloaded_until_used() -> None:
         """,
     )
     assert "NOT LOADED" in out and "REFUSED:" in out and "9.9.9 is installed" in out
+
+
+def test_timm_is_imported_only_by_the_drop_ins() -> None:
+    """``import dali_saliencymix`` (and its torch path) never imports timm; the drop-ins without
+    timm are a clear ImportError."""
+    out = run_python(
+        "import sys\n",
+        """
+        import dali_saliencymix, dali_saliencymix.torch, dali_saliencymix.numpy
+        print("timm imported:", "timm" in sys.modules)
+        sys.modules["timm"] = None  # import timm now fails, as where it is not installed
+        try:
+            import dali_saliencymix.timm
+        except ImportError as err:
+            print("REFUSED:", err)
+        """,
+    )
+    assert "timm imported: False" in out
+    assert "REFUSED: dali_saliencymix.timm subclasses timm's Mixup and FastCollateMixup" in out
+    assert "pip install timm" in out

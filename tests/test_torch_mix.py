@@ -99,3 +99,55 @@ def test_draws_of_the_wrong_length_are_refused() -> None:
             num_classes=2,
             draws=draws,
         )
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("fn", ["mix", "saliency_mix"])
+def test_nchw_gives_the_nhwc_result_in_nchw(fn, channels_last, rng) -> None:
+    """layout="NCHW": the same pixels, boxes and labels as the NHWC batch, returned as NCHW."""
+    from dali_saliencymix import torch as dsm_torch
+
+    call = getattr(dsm_torch, fn)
+    n, classes = 6, 5
+    nhwc = torch.from_numpy(photo_batch(n, 40, 56))
+    labels = torch.from_numpy(rng.integers(0, classes, n))
+    options = {"num_classes": classes, "mode": "elem", "prob": 0.8}
+    if fn == "mix":
+        options.update(mixup_alpha=0.5, cutmix_alpha=1.0)
+    draws = draw(n, seed=5, **({"pairing": "permutation"} | options))
+    expected = call(nhwc, labels, draws=draws, return_info=True, **options)
+    nchw = nhwc.permute(0, 3, 1, 2).contiguous()
+    if channels_last:
+        nchw = nchw.contiguous(memory_format=torch.channels_last)
+    got = call(nchw, labels, draws=draws, return_info=True, layout="NCHW", **options)
+    assert got[0].shape == (n, 3, 40, 56) and got[0].is_contiguous()
+    assert torch.equal(got[0], expected[0].permute(0, 3, 1, 2))
+    assert not torch.equal(got[0], nchw)  # something was mixed
+    for a, b in zip(got[1:], expected[1:], strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("shape", "layout", "message"),
+    [
+        (
+            (2, 3, 8, 8),
+            "NHWC",
+            "has 8 channels, expected 1 or 3 (is it NCHW? then pass layout='NCHW')",
+        ),
+        (
+            (2, 8, 8, 3),
+            "NCHW",
+            "has 8 channels, expected 1 or 3 (is it NHWC? then pass layout='NHWC')",
+        ),
+        ((2, 3, 8, 8), "CHW", "layout must be 'NHWC' or 'NCHW', got 'CHW'"),
+        ((3, 8, 8), "NCHW", "expected a uint8 NCHW tensor, got torch.uint8 of shape (3, 8, 8)"),
+    ],
+)
+def test_a_wrong_layout_is_named(shape, layout, message) -> None:
+    from dali_saliencymix.torch import mix
+
+    images = torch.zeros(shape, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="^torch.mix: ") as err:
+        mix(images, torch.tensor([0, 1]), num_classes=2, layout=layout)
+    assert message in str(err.value)

@@ -1,4 +1,4 @@
-"""Decode: encoded files to uint8 RGB HWC images, on the GPU or the CPU, a DALI graph step."""
+"""Decode and resize: encoded files to uint8 RGB HWC images at the model's size (DALI graph)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def decode(
     if to_gpu and device == "cpu":
         images = images.gpu()
     return images
+
+
+def resize(
+    images: DataNode,
+    *,
+    size: tuple[int, int] | None = None,
+    at_least: int | tuple[int, int] | None = None,
+    interpolation: types.DALIInterpType = types.INTERP_LINEAR,
+) -> DataNode:
+    """Graph step: resize to `size`, or keeping the aspect ratio to cover `at_least`.
+
+    `size` (height, width) is the exact output; `at_least` an int is the shorter side, a
+    (height, width) the smallest output that covers both (DALI's ``mode="not_smaller"``).
+    """
+    if size is not None:
+        return fn.resize(images, resize_y=size[0], resize_x=size[1], interp_type=interpolation)
+    if isinstance(at_least, int):
+        return fn.resize(images, resize_shorter=at_least, interp_type=interpolation)
+    return fn.resize(images, size=list(at_least), mode="not_smaller", interp_type=interpolation)

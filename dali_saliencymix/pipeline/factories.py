@@ -3,8 +3,14 @@
 Modelled on DALI's ResNet-50 example, with the mixing family built in:
 
 - training: :func:`~.read.read_files` (shuffled) -> :func:`~.decode.decode` with a random crop
-  window -> resize -> :func:`~.mix.mix_labels` -> :func:`~.normalise.normalise` with a flip;
+  window -> :func:`~.decode.resize` to the crop -> :func:`~.mix.mix_labels` ->
+  :func:`~.normalise.normalise` with a flip;
 - validation: read_files -> decode -> resize the shorter side -> normalise with a centre crop.
+
+Both take the model's data config: ``crop`` (an int or (height, width)), ``mean`` and ``std``
+(fractions of 255, as timm's) and ``interpolation`` (``types.INTERP_*`` or timm's names);
+``**timm_data_config(resolve_data_config(model=model))`` passes timm's
+(:mod:`~.data_config`).
 
 ``device_id=None`` builds an all-CPU pipeline that runs without a GPU. The factories return a
 :class:`DataPipeline`: the built DALI pipeline, the dataset it reads and its mix-off switch.
@@ -12,12 +18,11 @@ Modelled on DALI's ResNet-50 example, with the mixing family built in:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nvidia.dali import fn, pipeline_def
+from nvidia.dali import fn, pipeline_def, types
 from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.data.decode_check import DataError
@@ -25,11 +30,14 @@ from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.load import load_dataset
 from dali_saliencymix.data.shard_failures import explain_error, named_error
 from dali_saliencymix.data.shards import ShardSet
+from dali_saliencymix.normalisation import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from dali_saliencymix.options import MixConfig
+from dali_saliencymix.pipeline.data_config import interpolation_type, mean_std_255, size_hw
 from dali_saliencymix.pipeline.decode import decode
+from dali_saliencymix.pipeline.decode import resize as resize_images
 from dali_saliencymix.pipeline.mix import MixSwitch, mix_labels
 from dali_saliencymix.pipeline.normalise import normalise
-from dali_saliencymix.pipeline.read import READER, build_and_drop_lists, read_files
+from dali_saliencymix.pipeline.read import build_and_drop_lists, read_files
 
 
 @dataclass
@@ -72,13 +80,6 @@ class DataPipeline:
             raise named from err
 
 
-def iterations_per_epoch(pipe: Pipeline, reader_name: str = READER) -> int:
-    """Pipeline iterations per epoch of a reader with ``pad_last_batch=True``."""
-    meta = pipe.reader_meta(reader_name)
-    per_shard = meta["epoch_size_padded"] // meta["number_of_shards"]
-    return max(1, math.ceil(per_shard / pipe.max_batch_size))
-
-
 # File lists handed to fn.readers.file: DALI reads them when the pipeline is built; the
 # factories delete them then, other users' lists go with the folder at exit.
 def train_pipeline(
@@ -92,7 +93,10 @@ def train_pipeline(
     shard_id: int = 0,
     num_shards: int = 1,
     seed: int = 0,
-    crop: int = 224,
+    crop: int | tuple[int, int] = 224,
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    interpolation: str | types.DALIInterpType = "bilinear",
     mix: MixConfig | None = None,
     decode_device: str | None = None,
     channels_last: bool = False,
@@ -116,7 +120,11 @@ def train_pipeline(
         shard_id: this process's shard (its rank).
         num_shards: number of shards (the world size).
         seed: pipeline seed; give each rank its own (e.g. ``seed + rank``).
-        crop: output size (square).
+        crop: output size: an int (square) or (height, width).
+        mean: the model's mean, fractions of 255 (timm's units; ImageNet's by default).
+        std: the model's std, fractions of 255.
+        interpolation: of the resize: ``types.INTERP_*`` or a timm name (``"bilinear"``,
+            ``"bicubic"``, ``"nearest"``, ``"lanczos"``; DALI's ``"triangular"``).
         mix: SaliencyMix options. ``MixConfig(num_classes=C, enabled=False)`` gives one-hot
             float targets; None gives the reader's integer class ids.
         decode_device: ``"mixed"`` (GPU) or ``"cpu"``; default: mixed with a GPU.
@@ -132,6 +140,9 @@ def train_pipeline(
     """
     if mix is not None:
         mix.check()  # a config changed after it was made
+    size = size_hw(crop, "train_pipeline: crop")
+    mean_std_255(mean, std, "train_pipeline")  # checked here, used by normalise
+    interp = interpolation_type(interpolation, "train_pipeline")
     dataset = load_dataset(
         data_dir, file_list, num_classes=mix.num_classes if mix else None, exclude=exclude
     )
@@ -151,15 +162,15 @@ def train_pipeline(
             dataset, shard_id=shard_id, num_shards=num_shards, shuffle=True, seed=seed
         )
         images = decode(encoded, device=decode_device, random_area=random_area, to_gpu=gpu)
-        images = fn.resize(images, resize_x=crop, resize_y=crop)
+        images = resize_images(images, size=size, interpolation=interp)
         images, labels = mix_labels(images, labels, mix, switch)
         mirror = fn.random.coin_flip(probability=0.5)
-        images = normalise(images, channels_last=channels_last, mirror=mirror)
+        images = normalise(images, channels_last=channels_last, mirror=mirror, mean=mean, std=std)
         return images, (labels.gpu() if gpu else labels)
 
     p = _build(pipe(checkpoint=checkpoint) if checkpoint is not None else pipe(), dataset)
     if switch is not None:
-        switch.iterations_per_epoch = iterations_per_epoch(p)
+        switch.attach(p)
     return DataPipeline(p, dataset, shard_id, num_shards, switch)
 
 
@@ -175,17 +186,27 @@ def val_pipeline(
     device_id: int | None = 0,
     shard_id: int = 0,
     num_shards: int = 1,
-    crop: int = 224,
-    resize: int = 256,
+    crop: int | tuple[int, int] = 224,
+    resize: int | tuple[int, int] = 256,
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    interpolation: str | types.DALIInterpType = "bilinear",
     channels_last: bool = False,
     decode_device: str | None = None,
 ) -> DataPipeline:
-    """Validation pipeline: resize the shorter side, centre crop, normalise; int labels.
+    """Validation pipeline: resize, centre crop, normalise; int labels.
 
     `classes`: the training class map (``train.classes``); validation class folders get their
     training ids, and a folder that training lacks is an error. `num_classes`: the class count
-    of shards without a class map (other tools' shards), when `classes` is not known.
+    of shards without a class map (other tools' shards), when `classes` is not known. `resize`:
+    an int is the shorter side; (height, width) the smallest size covering both, keeping the
+    aspect ratio. `crop`, `mean`, `std`, `interpolation`: as :func:`train_pipeline`.
     """
+    size = size_hw(crop, "val_pipeline: crop")
+    sides = size_hw(resize, "val_pipeline: resize")
+    at_least = sides[0] if isinstance(resize, int) else sides
+    mean_std_255(mean, std, "val_pipeline")
+    interp = interpolation_type(interpolation, "val_pipeline")
     dataset = load_dataset(
         data_dir, file_list, num_classes=num_classes, classes=classes, exclude=exclude
     )
@@ -195,9 +216,9 @@ def val_pipeline(
     def pipe():  # noqa: ANN202
         encoded, labels = read_files(dataset, shard_id=shard_id, num_shards=num_shards)
         images = decode(encoded, device=decode_device, to_gpu=gpu)
-        images = fn.resize(images, resize_shorter=resize)
+        images = resize_images(images, at_least=at_least, interpolation=interp)
         images, labels = mix_labels(images, labels, None)
-        images = normalise(images, channels_last=channels_last, crop=crop)
+        images = normalise(images, channels_last=channels_last, crop=size, mean=mean, std=std)
         return images, (labels.gpu() if gpu else labels)
 
     return DataPipeline(_build(pipe(), dataset), dataset, shard_id, num_shards)

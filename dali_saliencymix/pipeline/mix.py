@@ -7,12 +7,16 @@ targets; or leaves the class ids (validation).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from nvidia.dali import fn
 from nvidia.dali.data_node import DataNode
+from nvidia.dali.pipeline import Pipeline
 
 from dali_saliencymix.ops import mix as mix_step
 from dali_saliencymix.options import MixConfig
+from dali_saliencymix.pipeline.read import READER
 
 
 class MixSwitch:
@@ -21,12 +25,41 @@ class MixSwitch:
     The epoch is derived from the pipeline's iteration index (restored by DALI checkpoints) and
     the number of iterations per epoch, which is exact because the reader pads its last batch.
     Prefetched batches therefore switch at the right epoch, not a few batches late.
+
+    In a hand-written pipeline (the factories do this themselves)::
+
+        switch = MixSwitch(batch_size=256, mix_off_epoch=80)
+        # inside the pipeline definition, with a reader named "Reader", pad_last_batch=True:
+        images, labels = dali_saliencymix.mix(images, labels, enabled=switch.flags(), ...)
+        # after pipe.build():
+        switch.attach(pipe)
     """
 
     def __init__(self, batch_size: int, mix_off_epoch: int | None) -> None:
         self.batch_size = batch_size
         self.mix_off_epoch = mix_off_epoch
         self.iterations_per_epoch: int | None = None
+
+    def flags(self) -> DataNode:
+        """Graph step: this batch's flags (the ``enabled`` argument of ``mix``)."""
+        return fn.external_source(source=self, batch=True, batch_info=True)
+
+    def attach(self, pipe: Pipeline, reader_name: str = READER) -> Pipeline:
+        """Take the iterations per epoch from the built pipeline's reader; returns `pipe`.
+
+        Raises:
+            ValueError: the reader does not pad its last batch, so epochs would not have a
+                fixed number of iterations.
+
+        """
+        meta = pipe.reader_meta(reader_name)
+        if not meta.get("pad_last_batch", False):
+            raise ValueError(
+                f"MixSwitch.attach: the reader {reader_name!r} must pad its last batch "
+                "(pad_last_batch=True), so that every epoch has the same number of iterations"
+            )
+        self.iterations_per_epoch = iterations_per_epoch(pipe, reader_name)
+        return pipe
 
     def epoch_of(self, iteration: int) -> int:
         """Epoch (from 0) of a pipeline iteration."""
@@ -48,6 +81,13 @@ class MixSwitch:
         return [flag] * self.batch_size
 
 
+def iterations_per_epoch(pipe: Pipeline, reader_name: str = READER) -> int:
+    """Pipeline iterations per epoch of a reader with ``pad_last_batch=True``."""
+    meta = pipe.reader_meta(reader_name)
+    per_shard = meta["epoch_size_padded"] // meta["number_of_shards"]
+    return max(1, math.ceil(per_shard / pipe.max_batch_size))
+
+
 def mix_labels(
     images: DataNode,
     labels: DataNode,
@@ -63,9 +103,7 @@ def mix_labels(
     they are used, as the trainer's evaluation does).
     """
     if mix is not None and mix.enabled:
-        enabled = None
-        if switch is not None:
-            enabled = fn.external_source(source=switch, batch=True, batch_info=True)
+        enabled = switch.flags() if switch is not None else None
         return mix_step(images, labels, mix, enabled=enabled)
     if mix is not None:
         # The operator with every coin flip 0: no pixel moves, the targets are the smoothed

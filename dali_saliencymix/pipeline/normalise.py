@@ -1,12 +1,14 @@
-"""Normalise: flip, mean/std, float32 CHW or HWC, a DALI graph step."""
+"""Normalise: flip, the model's mean and std, float32 CHW or HWC, a DALI graph step."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from nvidia.dali import fn, types
 from nvidia.dali.data_node import DataNode
 
-IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
-IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+from dali_saliencymix.normalisation import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from dali_saliencymix.pipeline.data_config import mean_std_255
 
 
 def normalise(
@@ -14,16 +16,22 @@ def normalise(
     *,
     channels_last: bool = False,
     mirror: DataNode | bool = False,
-    crop: int | None = None,
+    crop: tuple[int, int] | None = None,
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
 ) -> DataNode:
-    """Graph step: (centre crop,) flip, ImageNet normalisation, float32 CHW or HWC."""
-    kwargs: dict[str, object] = {"crop": (crop, crop)} if crop is not None else {}
+    """Graph step: (centre crop to (height, width),) flip, ``(x / 255 - mean) / std``, float32.
+
+    `mean` and `std` are fractions of 255, as timm gives them (one or three values).
+    """
+    mean_255, std_255 = mean_std_255(mean, std, "normalise")
+    kwargs: dict[str, object] = {"crop": tuple(crop)} if crop is not None else {}
     return fn.crop_mirror_normalize(
         images,
         dtype=types.FLOAT,
         output_layout="HWC" if channels_last else "CHW",
         mirror=mirror,
-        mean=list(IMAGENET_MEAN),
-        std=list(IMAGENET_STD),
+        mean=mean_255,
+        std=std_255,
         **kwargs,
     )

@@ -1,9 +1,11 @@
-"""The torch front end: the mixing family on uint8 NHWC tensors, CPU or CUDA, without DALI.
+"""The torch front end: the mixing family on uint8 tensors, NHWC or NCHW, CPU or CUDA, no DALI.
 
 ``mix`` is timm's MixUp / CutMix (random box) and SaliencyMix (saliency box) with
 ``MixConfig``'s options and defaults; ``saliency_mix`` is the SaliencyMix paper's preset. CUDA
 tensors are processed on the current CUDA stream (the random draws are made on the host with
-numpy and copied with the launch). Semantics and outputs equal ``fn.saliency_mix``.
+numpy and copied with the launch). Semantics and outputs equal ``fn.saliency_mix``. The layout
+is said, not guessed (``layout="NHWC"`` or ``"NCHW"``): a batch of 3 x 3 images, or of images 3
+pixels wide, reads both ways.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dali_saliencymix._native import c_api
 from dali_saliencymix.numpy import DrawArrays, MixDraws, check_label_sums, draw, label_arrays
 from dali_saliencymix.options import MixConfig, resolve_options, saliency_mix_options
 
+LAYOUTS = ("NHWC", "NCHW")
+
 
 def mix(
     images: torch.Tensor,
@@ -27,12 +31,20 @@ def mix(
     draws: MixDraws | None = None,
     seed: int | np.random.Generator | None = None,
     return_info: bool = False,
+    layout: str = "NHWC",
     **fields: Any,
 ) -> tuple[torch.Tensor, ...]:
-    """MixUp / CutMix / SaliencyMix of a uint8 NHWC batch (CPU or CUDA), timm's ``Mixup``.
+    """MixUp / CutMix / SaliencyMix of a uint8 batch (CPU or CUDA), timm's ``Mixup``.
+
+    The options mean what ``MixConfig`` says: ``mode="batch"`` (default) computes the saliency
+    of one source and pastes one box into the whole batch, as the SaliencyMix paper's released
+    code (its ImageNet numbers come from it); ``placement="target_background"`` is the paper's
+    "Salient to Non-Salient", which its ablation (Figure 3, CIFAR) found to train worse than the
+    default.
 
     Args:
-        images: uint8 tensor (N, H, W, C) with C = 1 or 3 (RGB), on the CPU or a CUDA device.
+        images: uint8 tensor (N, H, W, C), or (N, C, H, W) with ``layout="NCHW"``, C = 1 or 3
+            (RGB), on the CPU or a CUDA device.
         labels: integer class ids (N,) or (N, 1), or float soft labels (N, num_classes); a
             tensor (CPU or on the device of ``images``) or a numpy array.
         options: the mixing options; or give them as keywords (``MixConfig``'s fields, e.g.
@@ -43,6 +55,8 @@ def mix(
         return_info: also return boxes (N, 4) int32 (y1, x1, y2, x2) in the source, lams (N,)
             and sources (N,); with ``placement="target_background"`` also the destination
             boxes (N, 4) int32, where each patch went in the target (zeros when none).
+        layout: ``"NHWC"`` (default) or ``"NCHW"``: the layout of ``images``, and of the mixed
+            images returned (contiguous).
         **fields: ``MixConfig``'s fields, when ``options`` is not given.
 
     Returns:
@@ -53,7 +67,7 @@ def mix(
 
     """
     options = resolve_options(options, fields, "torch.mix")
-    return _mix(images, labels, options, draws, seed, return_info, "torch.mix")
+    return _mix(images, labels, options, draws, seed, return_info, layout, "torch.mix")
 
 
 def saliency_mix(
@@ -65,16 +79,19 @@ def saliency_mix(
     draws: MixDraws | None = None,
     seed: int | np.random.Generator | None = None,
     return_info: bool = False,
+    layout: str = "NHWC",
     **fields: Any,
 ) -> tuple[torch.Tensor, ...]:
     """SaliencyMix, the paper's preset of :func:`mix` (as ``dali_saliencymix.saliency_mix``).
 
     CutMix only, boxes on the source's saliency peak, random partners, one draw per batch
-    (``mode="batch"``; ``"elem"`` gives each sample its own). ``alpha`` is the former name of
-    ``cutmix_alpha``. Arguments and outputs as :func:`mix`.
+    (``mode="batch"``: the paper's released code computes the saliency of one source per batch
+    and pastes one box for the whole batch, and its ImageNet numbers come from that; ``"elem"``
+    gives each sample its own box on its own source's peak). ``alpha`` is the former name of
+    ``cutmix_alpha``. Arguments (``layout`` included) and outputs as :func:`mix`.
     """
     options = saliency_mix_options(options, fields, "torch.saliency_mix", alpha)
-    return _mix(images, labels, options, draws, seed, return_info, "torch.saliency_mix")
+    return _mix(images, labels, options, draws, seed, return_info, layout, "torch.saliency_mix")
 
 
 def _mix(
@@ -84,13 +101,10 @@ def _mix(
     draws: MixDraws | None,
     seed: int | np.random.Generator | None,
     return_info: bool,
+    layout: str,
     who: str,
 ) -> tuple[torch.Tensor, ...]:
-    if images.dtype != torch.uint8 or images.dim() != 4:
-        raise ValueError(
-            f"{who}: images: expected a uint8 NHWC tensor, got {images.dtype} of shape "
-            f"{tuple(images.shape)}"
-        )
+    images = _as_nhwc(images, layout, who)
     device = images.device
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"{who}: images must be on the CPU or a CUDA device, got {device}")
@@ -126,6 +140,8 @@ def _mix(
                 stream=torch.cuda.current_stream(device).cuda_stream if cuda else None,
                 who=who,
             )
+    if layout == "NCHW":
+        out_images = out_images.permute(0, 3, 1, 2).contiguous()
     if not return_info:
         return out_images, out_labels
     sources = torch.from_numpy(arrays.source.copy())
@@ -134,6 +150,27 @@ def _mix(
     if options.placement == "target_background":
         return out_images, out_labels, boxes, lams, sources, dest_boxes
     return out_images, out_labels, boxes, lams, sources
+
+
+def _as_nhwc(images: torch.Tensor, layout: str, who: str) -> torch.Tensor:
+    """The uint8 batch as an NHWC view; a ValueError says what is wrong, in the given layout."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"{who}: layout must be 'NHWC' or 'NCHW', got {layout!r}")
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(
+            f"{who}: images: expected a uint8 {layout} tensor, got {images.dtype} of shape "
+            f"{tuple(images.shape)}"
+        )
+    channels = images.shape[1 if layout == "NCHW" else 3]
+    if channels not in (1, 3):
+        other = "NCHW" if layout == "NHWC" else "NHWC"
+        hint = images.shape[3 if layout == "NCHW" else 1] in (1, 3)
+        raise ValueError(
+            f"{who}: images: a {layout} batch of shape {tuple(images.shape)} has {channels} "
+            "channels, expected 1 or 3"
+            + (f" (is it {other}? then pass layout={other!r})" if hint else "")
+        )
+    return images.permute(0, 2, 3, 1) if layout == "NCHW" else images
 
 
 def _pointer(array: np.ndarray | torch.Tensor | None) -> int | None:

@@ -1,8 +1,8 @@
 // The arguments of `fn.saliency_mix` and the reading and checking of its batch, for the CPU and
 // GPU operators alike (the checks themselves are checks/mix_checks.h, shared with the C API).
-#include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "../checks/image_checks.h"
@@ -17,13 +17,15 @@ constexpr const char *kOpName = "fn.saliency_mix";
 
 /// A float32 argument value as the number its user wrote: the shortest decimal that rounds to
 /// it (0.7f, which is 0.699999988079071, gives 0.7), read as a double. DALI keeps float
-/// arguments as float32; timm computes with the Python float.
+/// arguments as float32; timm computes with the Python float. The shortest decimal is the first
+/// correctly rounded one of 1 to 9 significant digits that reads back as `value` (9 always do).
 double AsWritten(float value) {
   char text[64];
-  const auto written = std::to_chars(text, text + sizeof(text), value);
-  double result = value;
-  if (written.ec == std::errc()) std::from_chars(text, written.ptr, result);
-  return result;
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*g", digits, static_cast<double>(value));
+    if (std::strtof(text, nullptr) == value) return std::strtod(text, nullptr);
+  }
+  return value;
 }
 
 /// Fails, when a shared check (checks/mix_checks.h) found an error, with the operator's name and

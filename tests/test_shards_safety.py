@@ -64,6 +64,7 @@ def blocked_writer(data: Path, out: Path, ready: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=data.parent,  # outside the source tree: the installed package is imported
     )
     deadline = time.monotonic() + 60
     while not ready.exists():

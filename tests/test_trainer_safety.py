@@ -185,12 +185,13 @@ def test_ctrl_c_in_training_exits_130(data, tmp_path: Path) -> None:
         "loop.Run.step = interrupted\n"
         "main(sys.argv[1:])\n"
     )
-    done = subprocess.run(
+    done = subprocess.run(  # outside the source tree: the installed package is imported
         [sys.executable, "-c", code, str(data), *COMMON, "--epochs", "1"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        cwd=tmp_path,
     )
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip().splitlines() == ["train_imagenet: interrupted (Ctrl-C)"]

@@ -52,13 +52,19 @@ def _system_nvccs() -> list[str]:
     return [n for n in dict.fromkeys(found) if n and Path(n).is_file()]
 
 
-def needs_cuda_toolchain(config_settings: dict | None = None) -> bool:
-    """Whether the build needs PyPI's CUDA toolchain (see the module's docstring)."""
+def needs_cuda_toolchain(
+    config_settings: dict | None = None, dali_major: str = DALI_CUDA_MAJOR
+) -> bool:
+    """Whether a build against a DALI of CUDA major `dali_major` needs PyPI's CUDA toolchain.
+
+    No when a compiler was chosen (``CUDACXX``, ``CMAKE_CUDA_COMPILER``) or the system has an
+    nvcc of that major (see the module's docstring).
+    """
     chosen = os.environ.get("CUDACXX") or "CMAKE_CUDA_COMPILER" in os.environ.get("CMAKE_ARGS", "")
     chosen = chosen or any("CMAKE_CUDA_COMPILER" in str(k) for k in (config_settings or {}))
     if chosen:
         return False
-    return not any(_nvcc_major(n) == DALI_CUDA_MAJOR for n in _system_nvccs())
+    return not any(_nvcc_major(n) == dali_major for n in _system_nvccs())
 
 
 def get_requires_for_build_wheel(config_settings: dict | None = None) -> list[str]:

@@ -19,6 +19,10 @@ from dali_saliencymix.torch.feature_draws import APPLY, BOX_DRAWS, LAM, SOURCE
 SALIENCY_KINDS = ("mean_abs", "l2", "max")
 
 
+class FeatureMixError(ValueError):
+    """A layer's output cannot be mixed (not feature maps, no box size, run twice or never)."""
+
+
 @dataclass(frozen=True)
 class BoxRule:
     """The per-mixer constants of the rule.
@@ -88,7 +92,7 @@ def minmax_sides(
     """Box sides drawn from [int(L * min), int(L * max)) (timm's ``rand_bbox_minmax``)."""
     low, high = int(length * minmax[0]), int(length * minmax[1])
     if high <= low:
-        raise ValueError(
+        raise FeatureMixError(
             f"FeatureSaliencyMix: cutmix_minmax {minmax} leaves no box size for {where}"
         )
     return low + uniform_index(u, high - low)
@@ -151,16 +155,16 @@ def feature_boxes(
 
 
 def check_feature_map(features: object, num_samples: int, layer: str) -> None:
-    """A ValueError naming `layer` unless its output is N x C x H x W with C, H, W >= 1."""
+    """A FeatureMixError naming `layer` unless its output is N x C x H x W with C, H, W >= 1."""
     if not isinstance(features, torch.Tensor) or features.dim() != 4:
         shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
-        raise ValueError(
+        raise FeatureMixError(
             f"FeatureSaliencyMix: layer {layer!r} gives {shape}; feature mixing needs a tensor of "
             "feature maps (N, C, H, W): choose a convolutional stage"
         )
     n, c, h, w = features.shape
     if n != num_samples or min(c, h, w) < 1:
-        raise ValueError(
+        raise FeatureMixError(
             f"FeatureSaliencyMix: layer {layer!r} gives feature maps of shape {(n, c, h, w)} for "
             f"a batch of {num_samples}; expected ({num_samples}, C, H, W) with C, H, W >= 1"
         )

@@ -20,7 +20,12 @@ from torch import nn
 
 from dali_saliencymix.numpy import MixDraws, draw, label_arrays
 from dali_saliencymix.options import MixConfig, OptionError, resolve_options
-from dali_saliencymix.torch.feature_boxes import SALIENCY_KINDS, BoxRule, mix_feature_map
+from dali_saliencymix.torch.feature_boxes import (
+    SALIENCY_KINDS,
+    BoxRule,
+    FeatureMixError,
+    mix_feature_map,
+)
 from dali_saliencymix.torch.feature_draws import (
     APPLY,
     SOURCE,
@@ -307,7 +312,7 @@ class FeatureSaliencyMix:
         finally:
             step.clear()
         if result is None:
-            raise RuntimeError(
+            raise FeatureMixError(
                 f"{WHO}: layer {layer!r} did not run in the model's forward, so nothing was "
                 "mixed; choose layers the forward runs"
             )
@@ -320,7 +325,7 @@ class FeatureSaliencyMix:
             if step.layer != layer:
                 return None
             if step.result is not None:
-                raise RuntimeError(
+                raise FeatureMixError(
                     f"{WHO}: layer {layer!r} ran twice in one forward; mix a layer that runs once"
                 )
             mixed, boxes, lam = mix_feature_map(output, step.draws, rule, layer)

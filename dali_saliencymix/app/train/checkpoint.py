@@ -42,8 +42,12 @@ def save_checkpoint(
     epoch: int,
     world: int,
     rank: int,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Model, optimiser, epoch, options, class names and every rank's DALI checkpoint (rank 0)."""
+    """Model, optimiser, epoch, options, class names and every rank's DALI checkpoint (rank 0).
+
+    `extra`: more entries (every rank's feature mixer state: ``feature.feature_mix_state``).
+    """
     dali_checkpoint = loader.checkpoints()[0]
     checkpoints = [None] * world
     if world > 1:
@@ -58,6 +62,7 @@ def save_checkpoint(
             "args": vars(args),
             "classes": loader.classes,
             "dali_checkpoints": checkpoints,
+            **(extra or {}),
         }
         torch.save(state, args.save.replace("{epoch}", str(epoch)))
 

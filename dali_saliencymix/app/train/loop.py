@@ -23,6 +23,7 @@ from rich.progress import (
 from torch import nn
 
 from dali_saliencymix.app.flags import mix_config_from_args
+from dali_saliencymix.app.train import feature
 from dali_saliencymix.app.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
 from dali_saliencymix.app.train.models import build_model
 from dali_saliencymix.data.check_lists import excluded_by_check
@@ -115,7 +116,7 @@ def build_loaders(
     """The training iterator (restored from `state`), the validation one, and num_classes."""
     folder, val_folder = data
     num_classes = args.num_classes or folder.num_classes
-    mix = mix_config_from_args(args, num_classes, WHO)
+    mix = feature.pipeline_mix(args, mix_config_from_args(args, num_classes, WHO))
     pipe = train_pipeline(
         folder,
         batch_size=args.batch_size,
@@ -152,6 +153,7 @@ def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed + where.rank)
     data = load_data(args)
     state = load_checkpoint(args, data[0].classes, where.world) if args.resume else None
+    feature.check_resume(args, state)
     loader, val_loader, num_classes = build_loaders(args, where, data, state)
     model = build_model(args.arch, num_classes).to(where.device)
     channels_last = where.device.type == "cuda" and not args.no_channels_last
@@ -170,10 +172,13 @@ def train(args: argparse.Namespace) -> dict:
         unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
+    mixer = feature.build_feature_mixer(args, model, num_classes, where.rank, state)
     run = Run(args, where, model, optimizer, channels_last, lr, len(loader))
+    run.forward = feature.step_forward(model, mixer)
     history: dict = {"loss": [], "images_per_second": [], "val_top1": []}
     with run.progress:
         for epoch in range(start_epoch, args.epochs):
+            feature.begin_epoch(mixer, epoch)
             run.epoch(epoch, loader, history)
             if val_loader is not None:
                 correct, total = evaluate(
@@ -183,7 +188,10 @@ def train(args: argparse.Namespace) -> dict:
                 history["val_top1"].append(correct / max(total, 1))
             run.report(epoch, history, val_loader is not None)
             if args.save:
-                save_checkpoint(args, model, optimizer, loader, epoch + 1, where.world, where.rank)
+                extra = feature.feature_mix_state(mixer, where.world)
+                save_checkpoint(
+                    args, model, optimizer, loader, epoch + 1, where.world, where.rank, extra
+                )
     if where.world > 1:
         dist.barrier()
         dist.destroy_process_group()
@@ -209,6 +217,8 @@ class Run:
         self.warmup_steps = int(args.warmup_epochs * steps_per_epoch)
         self.show = where.rank == 0 and not args.quiet
         self.progress = _progress(self.show)
+        # (images, targets) -> (logits, targets): the model, or the feature mixer around it.
+        self.forward = feature.step_forward(model, None)
 
     def epoch(self, epoch: int, loader: SaliencyMixIterator, history: dict) -> None:
         """Train one epoch; appends its mean loss and images/s (over all ranks) to history."""
@@ -247,7 +257,8 @@ class Run:
             loss = self._empty_batch_loss()
         else:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.args.amp):
-                loss = soft_target_loss(self.model(images), targets)
+                logits, targets = self.forward(images, targets)
+                loss = soft_target_loss(logits, targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dali_saliencymix.app.flags import (
+    add_feature_mix_arguments,
     add_mix_arguments,
     int_at_least,
     mix_config_from_args,
@@ -158,19 +159,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """A grid of mixed images from DATA_DIR, captions named by the dataset's class map."""
-    from dali_saliencymix.app.preview import write_preview
-
     folder, mix = _dataset_and_mix(args, args.data_dir)
+    if args.checkpoint and not args.feature_mix:
+        raise UsageError("--checkpoint is the model of --feature-mix: give --feature-mix LAYER")
     with console.status(f"Mixing {args.batch_size} images from {folder.root}..."):
-        out = write_preview(
-            folder,
-            Path(args.out),
-            batch_size=args.batch_size,
-            device_id=_gpu_device_id(args.device),
-            size=args.size,
-            mix=mix,
-            seed=args.seed,
-        )
+        out = _write_preview(args, folder, mix)
     console.print(
         Text.assemble(
             "Wrote ",
@@ -179,6 +172,31 @@ def cmd_preview(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _write_preview(args: argparse.Namespace, folder: ImageFolder, mix: MixConfig) -> Path:
+    """The image preview, or with --feature-mix the boxes of SaliencyMix on feature maps."""
+    common = {
+        "batch_size": args.batch_size,
+        "device_id": _gpu_device_id(args.device),
+        "size": args.size,
+        "mix": mix,
+        "seed": args.seed,
+    }
+    if args.feature_mix:
+        from dali_saliencymix.app.feature_preview import write_feature_preview
+
+        return write_feature_preview(
+            folder,
+            Path(args.out),
+            layers=args.feature_mix,
+            checkpoint=args.checkpoint,
+            saliency=args.feature_saliency,
+            **common,
+        )
+    from dali_saliencymix.app.preview import write_preview
+
+    return write_preview(folder, Path(args.out), **common)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -256,6 +274,13 @@ def _add_preview(sub: argparse._SubParsersAction) -> None:
     preview.add_argument("--batch-size", type=_positive_int, default=8, help="images in the grid")
     preview.add_argument("--seed", type=_non_negative_int, default=1)
     add_mix_arguments(preview, only=PREVIEW_FIELDS)
+    add_feature_mix_arguments(preview, training=False)
+    preview.add_argument(
+        "--checkpoint",
+        default=None,
+        help="with --feature-mix: the model of this trainer checkpoint (train_imagenet.py "
+        "--save) instead of an untrained torchvision ResNet-18",
+    )
     _add_pipeline_options(preview)
     preview.set_defaults(func=cmd_preview)
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from dali_saliencymix.options import FEATURE_SALIENCY as SALIENCY_KINDS
 from dali_saliencymix.torch.feature_draws import APPLY, BOX_DRAWS, LAM, SOURCE
-
-SALIENCY_KINDS = ("mean_abs", "l2", "max")
 
 
 class FeatureMixError(ValueError):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dali_saliencymix.app.flags import add_mix_arguments
-from dali_saliencymix.app.train.feature import add_feature_mix_arguments
+from dali_saliencymix.app.flags import add_feature_mix_arguments, add_mix_arguments
 
 DESCRIPTION = "ImageNet training with DALI and SaliencyMix, ready for torchrun."
 
@@ -18,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Mixing: timm's train.py flags with MixConfig's defaults (SaliencyMix; --cutmix 0 with
     # --mixup 0 trains without mixing), plus --cutmix-box and --mixup-pairing.
     add_mix_arguments(p, training=True)
-    add_feature_mix_arguments(p)
+    add_feature_mix_arguments(p, training=True)
     p.add_argument(
         "--save",
         default=None,

@@ -24,38 +24,10 @@ from dali_saliencymix.app.flags import mix_config_from_args
 from dali_saliencymix.app.train.checkpoint import CheckpointError
 from dali_saliencymix.app.train.models import ModelError
 from dali_saliencymix.options import MixConfig, OptionError
-from dali_saliencymix.torch.feature_boxes import SALIENCY_KINDS, FeatureMixError
+from dali_saliencymix.torch.feature_boxes import FeatureMixError
 from dali_saliencymix.torch.feature_mix import FeatureSaliencyMix, feature_mix_options
 
 Forward = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
-def layer_list(text: str) -> list[str]:
-    """An argparse type: comma-separated layer names (``layer1,layer2``)."""
-    names = [name.strip() for name in text.split(",")]
-    if not all(names):
-        raise argparse.ArgumentTypeError(f"expected layer names separated by commas, got {text!r}")
-    return names
-
-
-def add_feature_mix_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--feature-mix`` and ``--feature-saliency``."""
-    group = parser.add_argument_group("feature mixing (SaliencyMix inside the model)")
-    group.add_argument(
-        "--feature-mix",
-        type=layer_list,
-        default=None,
-        metavar="LAYER[,LAYER...]",
-        help="mix the output of one of these layers per step (e.g. layer1,layer2,layer3 of a "
-        "ResNet) instead of the images: the mixing flags then configure it (CutMix only)",
-    )
-    group.add_argument(
-        "--feature-saliency",
-        choices=SALIENCY_KINDS,
-        default="mean_abs",
-        help="the map whose peak centres the box: mean |F|, L2 norm or max over channels "
-        "(default: %(default)s)",
-    )
 
 
 def feature_options(args: argparse.Namespace, num_classes: int) -> MixConfig:

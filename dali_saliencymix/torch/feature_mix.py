@@ -198,6 +198,11 @@ class FeatureSaliencyMix:
         return self._options
 
     @property
+    def rule(self) -> BoxRule:
+        """The constants of the rule (mode, box kind, minmax, correct_lam, saliency)."""
+        return self._rule
+
+    @property
     def enabled(self) -> bool:
         """False: the plain model and one-hot targets, even in training mode."""
         return self._options.enabled

@@ -3,6 +3,7 @@ autocast (bf16, fp16), channels-last, torch.compile on the CPU, and DDP over two
 
 from __future__ import annotations
 
+import shutil
 from collections import OrderedDict
 from pathlib import Path
 
@@ -128,6 +129,9 @@ def test_channels_last_maps_stay_channels_last_with_the_same_values() -> None:
     torch.testing.assert_close(logits, dense)
 
 
+@pytest.mark.skipif(
+    not (shutil.which("g++") or shutil.which("c++")), reason="inductor needs a C++ compiler"
+)
 def test_torch_compile_on_the_cpu_gives_the_eager_boxes_and_gradients() -> None:
     """Inductor on the CPU (a C++ compiler): one graph, reused by the following calls."""
     torch.manual_seed(4)

@@ -88,14 +88,16 @@ def find_layer(model: nn.Module, name: str) -> nn.Module:
     DDP (``.module``) and ``torch.compile`` (``._orig_mod``) are looked into; a ValueError lists
     the model's children.
     """
-    current: nn.Module | None = model
-    while current is not None:
+    current = model
+    while True:
         try:
             return current.get_submodule(name)
         except AttributeError:
             wrapped = getattr(current, "module", None) or getattr(current, "_orig_mod", None)
-            current = wrapped if isinstance(wrapped, nn.Module) else None
-    children = ", ".join(n for n, _ in model.named_children()) or "none"
+            if not isinstance(wrapped, nn.Module):
+                break
+            current = wrapped
+    children = ", ".join(n for n, _ in current.named_children()) or "none"
     raise ValueError(
         f"{WHO}: the model has no layer {name!r} (its children: {children}; nested layers are "
         "named with dots, e.g. layer2.0)"

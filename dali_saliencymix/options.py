@@ -27,6 +27,8 @@ BOXES = ("saliency", "random")
 PAIRINGS = ("reverse", "permutation")
 PLACEMENTS = ("source_peak", "target_background")
 LABEL_WEIGHTS = ("area", "saliency")
+# The maps whose peak centres a box on feature maps (FeatureSaliencyMix's ``saliency``).
+FEATURE_SALIENCY = ("mean_abs", "l2", "max")
 # Class ids and the label length travel as int32 through DALI and the C API.
 MAX_CLASSES = 2**31 - 1
 

@@ -53,6 +53,43 @@ def uniform_index(u, n):
     return min(int(float(u) * n), n - 1)
 
 
+def reference_box(h, w, sampled, u, peak, mode, box_kind, minmax):
+    """(y1, x1, y2, x2) of one CutMix box in an h x w image (docs/algorithm.md, "The decision of
+    one sample"): sampled is the float32 lam, u the four box draws (or None), peak the (y, x) that
+    centres a saliency box."""
+    one = np.float32(1.0)
+    if box_kind == "saliency":
+        cy, cx = peak
+    if minmax is not None:
+        lo_h, hi_h = int(h * minmax[0]), int(h * minmax[1])
+        lo_w, hi_w = int(w * minmax[0]), int(w * minmax[1])
+        cut_h = lo_h + uniform_index(u[0], hi_h - lo_h)
+        cut_w = lo_w + uniform_index(u[1], hi_w - lo_w)
+        if box_kind == "random":
+            y1 = uniform_index(u[2], h - cut_h + 1)
+            x1 = uniform_index(u[3], w - cut_w + 1)
+            y2, x2 = y1 + cut_h, x1 + cut_w
+        else:
+            y1, y2 = np.clip([cy - cut_h // 2, cy - cut_h // 2 + cut_h], 0, h)
+            x1, x2 = np.clip([cx - cut_w // 2, cx - cut_w // 2 + cut_w], 0, w)
+    elif box_kind == "random":
+        if mode == "batch":  # timm's lam is a Python float: double
+            ratio = math.sqrt(1.0 - float(sampled))
+            cut_h, cut_w = int(h * ratio), int(w * ratio)
+        else:  # a numpy float32
+            ratio = np.sqrt(one - sampled)
+            cut_h, cut_w = int(np.float32(h) * ratio), int(np.float32(w) * ratio)
+        cy, cx = uniform_index(u[0], h), uniform_index(u[1], w)
+        y1, y2 = np.clip([cy - cut_h // 2, cy + (cut_h + 1) // 2], 0, h)
+        x1, x2 = np.clip([cx - cut_w // 2, cx + (cut_w + 1) // 2], 0, w)
+    else:  # SaliencyMix: double, cut // 2 on both sides
+        ratio = math.sqrt(1.0 - float(sampled))
+        cut_h, cut_w = int(h * ratio), int(w * ratio)
+        y1, y2 = np.clip([cy - cut_h // 2, cy + cut_h // 2], 0, h)
+        x1, x2 = np.clip([cx - cut_w // 2, cx + cut_w // 2], 0, w)
+    return tuple(int(v) for v in (y1, x1, y2, x2))
+
+
 def saliency_peak(image):
     """(y, x) of the first maximum of OpenCV's saliency map."""
     sal = opencv_saliency(image)
@@ -153,36 +190,10 @@ def reference_family(
             out[i] = np.rint(a * sampled + b * (one - sampled)).astype(np.uint8)
         elif apply[g]:  # CutMix
             u = [float(v) for v in box[g]] if box is not None else None
+            peak = None
             if box_kind == "saliency":
-                cy, cx = saliency_peak(images[int(source[0]) if mode == "batch" else j])
-            if minmax is not None:
-                lo_h, hi_h = int(h * minmax[0]), int(h * minmax[1])
-                lo_w, hi_w = int(w * minmax[0]), int(w * minmax[1])
-                cut_h = lo_h + uniform_index(u[0], hi_h - lo_h)
-                cut_w = lo_w + uniform_index(u[1], hi_w - lo_w)
-                if box_kind == "random":
-                    y1 = uniform_index(u[2], h - cut_h + 1)
-                    x1 = uniform_index(u[3], w - cut_w + 1)
-                    y2, x2 = y1 + cut_h, x1 + cut_w
-                else:
-                    y1, y2 = np.clip([cy - cut_h // 2, cy - cut_h // 2 + cut_h], 0, h)
-                    x1, x2 = np.clip([cx - cut_w // 2, cx - cut_w // 2 + cut_w], 0, w)
-            elif box_kind == "random":
-                if mode == "batch":  # timm's lam is a Python float: double
-                    ratio = math.sqrt(1.0 - float(sampled))
-                    cut_h, cut_w = int(h * ratio), int(w * ratio)
-                else:  # a numpy float32
-                    ratio = np.sqrt(one - sampled)
-                    cut_h, cut_w = int(np.float32(h) * ratio), int(np.float32(w) * ratio)
-                cy, cx = uniform_index(u[0], h), uniform_index(u[1], w)
-                y1, y2 = np.clip([cy - cut_h // 2, cy + (cut_h + 1) // 2], 0, h)
-                x1, x2 = np.clip([cx - cut_w // 2, cx + (cut_w + 1) // 2], 0, w)
-            else:  # SaliencyMix: double, cut // 2 on both sides
-                ratio = math.sqrt(1.0 - float(sampled))
-                cut_h, cut_w = int(h * ratio), int(w * ratio)
-                y1, y2 = np.clip([cy - cut_h // 2, cy + cut_h // 2], 0, h)
-                x1, x2 = np.clip([cx - cut_w // 2, cx + cut_w // 2], 0, w)
-            y1, x1, y2, x2 = (int(v) for v in (y1, x1, y2, x2))
+                peak = saliency_peak(images[int(source[0]) if mode == "batch" else j])
+            y1, x1, y2, x2 = reference_box(h, w, sampled, u, peak, mode, box_kind, minmax)
             area = (y2 - y1) * (x2 - x1)
             dest = (y1, x1, y2, x2)
             if placement == "target_background":

@@ -89,6 +89,8 @@ def test_the_readme_commands_are_found() -> None:
         "dali-saliencymix shards DATA_DIR shards/train --shard-size 4",
         "dali-saliencymix check DATA_DIR",
         "dali-saliencymix preview DATA_DIR --out grid.png",
+        "dali-saliencymix preview DATA_DIR --out features.png --feature-mix features.1,features.2 "
+        "--checkpoint tiny.pt",
         "bash scripts/setup.sh && .venv/bin/dali-saliencymix demo",
     }
     assert documented <= set(commands), commands
@@ -127,10 +129,11 @@ def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
         ran.append((command, done.stdout))
     output = {command: " ".join(out.split()) for command, out in ran}
     trainer = [out for c, out in output.items() if "train_imagenet.py" in c]
-    assert len(trainer) == 3 and all("epoch 1: loss" in out for out in trainer)
+    assert len(trainer) == 4 and all("epoch 1: loss" in out for out in trainer)
     assert (work / "shards" / "train" / "manifest.json").is_file()
     assert (work / "grid.png").is_file() and (work / "out" / "demo.png").is_file()
     assert (work / "moved.png").is_file()
+    assert (work / "tiny.pt").is_file() and (work / "features.png").is_file()
     assert (data / ".dali-saliencymix-check" / "files.txt").read_text().count("\n") == 16
     assert any("checked 16 files of 2 classes" in out for out in output.values())
     assert [c for c, _ in skipped if c.startswith("torchrun")]  # stated reasons, listed above

@@ -314,3 +314,18 @@ def test_without_mix_config_the_targets_are_class_ids(tmp_path: Path) -> None:
     _, labels = next(iter(loader))
     assert labels.shape == (4,) and sorted(labels.tolist()) == [0, 0, 1, 1]
     assert not loader.mix_enabled
+
+
+def test_mixup_0_and_cutmix_0_train_without_mixing(tmp_path: Path) -> None:
+    """`--mixup 0 --cutmix 0` is the trainer's way to train on the one-hot labels."""
+    data = contrast_dataset(tmp_path / "data", per_class=4)
+    common = ["--batch-size", "4", "--arch", "tiny", "--cpu", "--crop", "32", "--workers", "1"]
+    history = load_trainer().main(
+        [str(data), "--epochs", "1", *common, "--mixup", "0", "--cutmix", "0", "--quiet"]
+    )
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    mix = MixConfig(num_classes=2, mixup_alpha=0.0, cutmix_alpha=0.0, enabled=False)
+    pipe = train_pipeline(data, batch_size=4, num_threads=1, device_id=None, crop=32, mix=mix)
+    _, targets = pipe.run()
+    rows = np.stack([np.array(t) for t in targets])
+    assert set(np.unique(rows)) == {0.0, 1.0} and (rows.sum(1) == 1).all()

@@ -10,7 +10,7 @@ import argparse
 import math
 from collections.abc import Callable, Sequence
 
-from dali_saliencymix.options import MixConfig, OptionError, option_fields
+from dali_saliencymix.options import FEATURE_SALIENCY, MixConfig, OptionError, option_fields
 
 # Flags that also answer to a second name.
 ALIASES = {"--cutmix-placement": ("--placement",)}
@@ -135,3 +135,37 @@ def number_at_least(minimum: float, *, strictly: bool = False) -> Callable[[str]
         return value
 
     return parse
+
+
+def layer_list(text: str) -> list[str]:
+    """An argparse type: layer names separated by commas (``layer1,layer2``)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected layer names separated by commas, got {text!r}")
+    return names
+
+
+def add_feature_mix_arguments(parser: argparse.ArgumentParser, *, training: bool) -> None:
+    """``--feature-mix`` and ``--feature-saliency``: SaliencyMix on a model's feature maps.
+
+    `training`: the trainer mixes inside the model (the mixing flags then configure it);
+    otherwise (the preview) the boxes it would use are drawn.
+    """
+    group = parser.add_argument_group("feature mixing (SaliencyMix inside the model)")
+    what = (
+        "mix the output of one of these layers per step (e.g. layer1,layer2,layer3 of a "
+        "ResNet) instead of the images; the mixing flags then configure it (CutMix only)"
+        if training
+        else "draw the boxes SaliencyMix on feature maps chooses at each of these layers of the "
+        "model (e.g. layer2 of the untrained ResNet-18), instead of the image mixing"
+    )
+    group.add_argument(
+        "--feature-mix", type=layer_list, default=None, metavar="LAYER[,LAYER...]", help=what
+    )
+    group.add_argument(
+        "--feature-saliency",
+        choices=FEATURE_SALIENCY,
+        default="mean_abs",
+        help="the map whose peak centres the box: mean |F|, L2 norm or max over channels "
+        "(default: %(default)s)",
+    )

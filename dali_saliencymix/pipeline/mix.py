@@ -109,6 +109,9 @@ def mix_labels(
         # The operator with every coin flip 0: no pixel moves, the targets are the smoothed
         # one-hots, and every class id is checked (fn.one_hot would turn an id outside
         # [0, num_classes), e.g. a shard's malformed label, into a silent row of zeros).
-        never = mix.replace(prob=0.0, enabled=True, mix_off_epoch=None)
+        # (With both alphas 0, as `--mixup 0 --cutmix 0` gives, CutMix's alpha stands in: a
+        # valid family that draws nothing at prob 0.)
+        alphas = {} if mix.mixup_alpha or mix.cutmix_alpha else {"cutmix_alpha": 1.0}
+        never = mix.replace(prob=0.0, enabled=True, mix_off_epoch=None, **alphas)
         return mix_step(images, labels, never)
     return images, fn.reshape(labels, shape=[])

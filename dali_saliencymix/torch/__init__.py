@@ -3,6 +3,8 @@
 - :func:`mix`, :func:`saliency_mix`: MixUp / CutMix / SaliencyMix of uint8 tensors on the CPU
   or a CUDA device, without DALI (``tensor_mix``);
 - :func:`draw`, :class:`MixDraws`: the random draws (``dali_saliencymix.numpy``);
+- :class:`FeatureSaliencyMix`: SaliencyMix on a model's feature maps, inside the model
+  (``feature_mix``; no DALI);
 - :class:`SaliencyMixIterator`: ``(images, soft_targets)`` batches from the pipeline factories
   (``iterator``; needs DALI, imported on first use).
 """
@@ -13,6 +15,7 @@ import importlib
 from typing import Any
 
 from dali_saliencymix.numpy import MixDraws, draw
+from dali_saliencymix.torch.feature_mix import FeatureMixInfo, FeatureSaliencyMix
 from dali_saliencymix.torch.tensor_mix import mix, saliency_mix
 
 # Names that need DALI, imported from their modules on first use.
@@ -28,4 +31,12 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["MixDraws", "SaliencyMixIterator", "draw", "mix", "saliency_mix"]
+__all__ = [
+    "FeatureMixInfo",
+    "FeatureSaliencyMix",
+    "MixDraws",
+    "SaliencyMixIterator",
+    "draw",
+    "mix",
+    "saliency_mix",
+]

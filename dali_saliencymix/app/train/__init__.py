@@ -3,7 +3,8 @@
 - :mod:`.args`: the command line (timm's mixing flags with ``MixConfig``'s defaults);
 - :mod:`.models`: ``--arch tiny`` or a torchvision model;
 - :mod:`.loop`: data and pipelines per rank, the epochs, evaluation;
-- :mod:`.checkpoint`: saving and resuming (model, optimiser, classes, every rank's DALI state).
+- :mod:`.checkpoint`: saving and resuming (model, optimiser, classes, every rank's DALI state);
+- :mod:`.feature`: ``--feature-mix``, SaliencyMix on feature maps inside the model.
 
 :func:`main` turns the library's typed errors into a one-line message.
 """

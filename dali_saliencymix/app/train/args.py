@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from dali_saliencymix.app.flags import add_mix_arguments, int_at_least, number_at_least
+from dali_saliencymix.app.flags import (
+    add_feature_mix_arguments,
+    add_mix_arguments,
+    int_at_least,
+    number_at_least,
+)
 
 DESCRIPTION = "ImageNet training with DALI and SaliencyMix, ready for torchrun."
 
@@ -17,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Mixing: timm's train.py flags with MixConfig's defaults (SaliencyMix; --cutmix 0 with
     # --mixup 0 trains without mixing), plus --cutmix-box and --mixup-pairing.
     add_mix_arguments(p, training=True)
+    add_feature_mix_arguments(p, training=True)
     p.add_argument(
         "--save",
         default=None,

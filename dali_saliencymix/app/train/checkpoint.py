@@ -162,8 +162,9 @@ def save_checkpoint(
     """Model, optimiser, epoch, options, the data's fingerprint and every rank's DALI state.
 
     `where` is (rank, world); `run` holds ``data`` (:func:`data_fingerprint`) and ``mix`` (the
-    MixConfig as a dict). Rank 0 writes the file through a temporary name (renamed when
-    complete); a write that fails raises CheckpointError (code 1) and leaves the former file.
+    MixConfig as a dict), and with ``--feature-mix`` every rank's mixer state
+    (``feature_mix``). Rank 0 writes the file through a temporary name (renamed when complete);
+    a write that fails raises CheckpointError (code 1) and leaves the former file.
     """
     rank, world = where
     dali_checkpoint = loader.checkpoints()[0]
@@ -181,8 +182,7 @@ def save_checkpoint(
         "args": vars(args),
         "classes": loader.classes,
         "dali_checkpoints": checkpoints,
-        "data": run["data"],
-        "mix": run["mix"],
+        **run,
     }
     path = args.save.replace("{epoch}", str(epoch))
     try:

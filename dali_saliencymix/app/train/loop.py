@@ -24,6 +24,7 @@ from rich.progress import (
 from torch import nn
 
 from dali_saliencymix.app.flags import mix_config_from_args
+from dali_saliencymix.app.train import feature
 from dali_saliencymix.app.train.checkpoint import (
     data_fingerprint,
     load_checkpoint,
@@ -175,8 +176,9 @@ def _train(args: argparse.Namespace, where: Rank) -> dict:
     mix = mix_config_from_args(args, num_classes, WHO)
     fingerprint = data_fingerprint(data[0]) if args.save or args.resume else None
     state = load_checkpoint(args, fingerprint, mix, where.world) if args.resume else None
+    feature.check_resume(args, state)
     saved = {"data": fingerprint, "mix": dataclasses.asdict(mix)}
-    loader, val_loader = build_loaders(args, where, data, mix, state)
+    loader, val_loader = build_loaders(args, where, data, feature.pipeline_mix(args, mix), state)
     model = build_model(args.arch, num_classes).to(where.device)
     channels_last = where.device.type == "cuda" and not args.no_channels_last
     if channels_last:
@@ -190,10 +192,13 @@ def _train(args: argparse.Namespace, where: Rank) -> dict:
         model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay
     )
     start_epoch = restore(state, model, optimizer, args.resume) if state else 0
+    mixer = feature.build_feature_mixer(args, model, num_classes, where.rank, state)
     run = Run(args, where, model, optimizer, channels_last, lr, len(loader))
+    run.forward = feature.step_forward(model, mixer)
     history: dict = {"loss": [], "images_per_second": [], "val_top1": []}
     with run.progress:
         for epoch in range(start_epoch, args.epochs):
+            feature.begin_epoch(mixer, epoch)
             run.epoch(epoch, loader, history)
             if val_loader is not None:
                 correct, total = evaluate(
@@ -204,7 +209,8 @@ def _train(args: argparse.Namespace, where: Rank) -> dict:
             run.report(epoch, history, val_loader is not None)
             if args.save:
                 where_saved = (where.rank, where.world)
-                save_checkpoint(args, model, optimizer, loader, epoch + 1, where_saved, saved)
+                run_state = {**saved, **feature.feature_mix_state(mixer, where.world)}
+                save_checkpoint(args, model, optimizer, loader, epoch + 1, where_saved, run_state)
     return history
 
 
@@ -227,6 +233,8 @@ class Run:
         self.warmup_steps = int(args.warmup_epochs * steps_per_epoch)
         self.show = where.rank == 0 and not args.quiet
         self.progress = _progress(self.show)
+        # (images, targets) -> (logits, targets): the model, or the feature mixer around it.
+        self.forward = feature.step_forward(model, None)
 
     def epoch(self, epoch: int, loader: SaliencyMixIterator, history: dict) -> None:
         """Train one epoch; appends its mean loss and images/s (over all ranks) to history."""
@@ -265,7 +273,8 @@ class Run:
             loss = self._empty_batch_loss()
         else:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.args.amp):
-                loss = soft_target_loss(self.model(images), targets)
+                logits, targets = self.forward(images, targets)
+                loss = soft_target_loss(logits, targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

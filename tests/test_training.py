@@ -329,3 +329,36 @@ def test_mixup_0_and_cutmix_0_train_without_mixing(tmp_path: Path) -> None:
     _, targets = pipe.run()
     rows = np.stack([np.array(t) for t in targets])
     assert set(np.unique(rows)) == {0.0, 1.0} and (rows.sum(1) == 1).all()
+
+
+def test_torchvision_and_timm_import_and_the_default_model_trains(tmp_path: Path) -> None:
+    """In the environment scripts/setup.sh builds, torchvision and timm import (a torch and the
+    torchvision of its release), and the trainer's default model (resnet50) takes a CPU step."""
+    import timm  # noqa: F401 - imports torchvision too
+    import torchvision
+
+    assert torchvision.models.get_model("resnet50", weights=None, num_classes=3) is not None
+    data = one_file_per_class(tmp_path / "data", 2)
+    history = load_trainer().main(
+        [str(data), "--epochs", "1", "--batch-size", "2", "--cpu", "--crop", "32", "--quiet"]
+    )
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+
+
+def test_a_model_that_cannot_be_built_is_one_line(monkeypatch) -> None:
+    """Any failure to import torchvision (not only ImportError) is the trainer's one-line error."""
+    import builtins
+
+    from dali_saliencymix.app.train.models import ModelError, build_model
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "torchvision":
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.raises(ModelError, match="--arch resnet50 needs torchvision, which does not"):
+        build_model("resnet50", 3)
+    assert build_model("tiny", 3) is not None

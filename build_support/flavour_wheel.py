@@ -30,8 +30,6 @@ import manylinux  # noqa: E402
 
 FLAVOURS = {"cuda12": "nvidia-dali-cuda120", "cuda13": "nvidia-dali-cuda130"}
 LIBRARIES = ("libdali_saliencymix.so", "libdsm_kernels.so")
-# The default architecture list of an nvcc 13 build (cmake/cuda_architectures.cmake).
-NVCC13_ARCHS = "75-real;80-real;86-real;89-real;90-real;100-real;110-real;120-real;120-virtual"
 
 
 class WheelError(RuntimeError):
@@ -42,7 +40,8 @@ def build_info(files: dict[str, bytes]) -> dict[str, str]:
     """The string constants of the wheel's ``dali_saliencymix/_build_info.py``."""
     text = files["dali_saliencymix/_build_info.py"].decode()
     info = dict(re.findall(r'^(\w+) = "([^"]*)"', text, re.M))
-    info["WITH_CUDA"] = str(re.search(r'^WITH_CUDA = "ON"', text, re.M) is not None)
+    for flag in ("WITH_CUDA", "CUDA_ARCHITECTURES_DEFAULT"):
+        info[flag] = str(re.search(rf'^{flag} = "ON"', text, re.M) is not None)
     return info
 
 
@@ -60,11 +59,11 @@ def check_contents(files: dict[str, bytes], flavour: str) -> None:
         raise WheelError("the libraries were built without CUDA kernels")
     if info["DALI_DISTRIBUTION"] != FLAVOURS[flavour]:
         raise WheelError(f"built against {info['DALI_DISTRIBUTION']}, not {FLAVOURS[flavour]}")
-    if info["CUDA_TOOLKIT_VERSION"].startswith("13.") and info["CUDA_ARCHITECTURES"] != (
-        NVCC13_ARCHS
-    ):
+    if info["CUDA_ARCHITECTURES_DEFAULT"] != "True":
         raise WheelError(
-            f"built for {info['CUDA_ARCHITECTURES']}, not the full list {NVCC13_ARCHS}"
+            f"built for the architectures {info['CUDA_ARCHITECTURES']} that were asked for, not "
+            f"the full default list of nvcc {info['CUDA_TOOLKIT_VERSION']} (leave "
+            "CMAKE_CUDA_ARCHITECTURES and CUDAARCHS unset)"
         )
     with tempfile.TemporaryDirectory() as tmp:
         paths = []

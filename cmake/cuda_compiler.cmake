@@ -4,6 +4,7 @@
 #   3. the CUDA 13 toolchain from PyPI (nvidia-cuda-nvcc, -crt, -runtime, -cccl, nvidia-nvvm) in
 #      DSM_PYTHON's environment, or at DSM_CUDA_TOOLCHAIN_ROOT                   ("pypi");
 #   4. a system nvcc of another CUDA major (CMake then warns what that means)   ("system").
+# Nothing found: no CUDA kernels (DSM_CUDA=AUTO), or an error (DSM_CUDA=ON).
 # Sets DSM_CUDA_COMPILER_SOURCE ("given", "system", "pypi" or "" when none was found) and, for a
 # PyPI toolchain, CMAKE_CUDA_COMPILER, CUDAToolkit_ROOT and what its layout needs: its libraries
 # are in lib/ (nvcc.profile looks in lib64/) and it has no libcudart.so link, which
@@ -73,8 +74,13 @@ function(dsm_find_system_nvccs out)
   set(${out} "${found}" PARENT_SCOPE)
 endfunction()
 
+# This file's own choice is remembered (DSM_CUDA_COMPILER_CHOSEN): a CMAKE_CUDA_COMPILER equal to it
+# on a later configure of the same build folder is not "given", and the choice is made again (a
+# PyPI toolchain lives in pip's build environment, which moves from build to build).
+set(DSM_CUDA_COMPILER_CHOSEN "" CACHE INTERNAL "The CUDA compiler cmake/cuda_compiler.cmake chose")
 set(DSM_CUDA_COMPILER_SOURCE "")
-if(CMAKE_CUDA_COMPILER OR NOT "$ENV{CUDACXX}" STREQUAL "")
+if(NOT "$ENV{CUDACXX}" STREQUAL "" OR
+   (CMAKE_CUDA_COMPILER AND NOT CMAKE_CUDA_COMPILER STREQUAL DSM_CUDA_COMPILER_CHOSEN))
   set(DSM_CUDA_COMPILER_SOURCE "given")
 else()
   set(DSM_WANTED_CUDA_MAJOR "${DSM_DALI_CUDA_MAJOR}")
@@ -97,6 +103,10 @@ else()
     elseif(DSM_OTHER_NVCC)
       set(CMAKE_CUDA_COMPILER "${DSM_OTHER_NVCC}" CACHE FILEPATH "CUDA compiler" FORCE)
       set(DSM_CUDA_COMPILER_SOURCE "system")
+    else()
+      unset(CMAKE_CUDA_COMPILER CACHE)  # a former choice that is gone
     endif()
   endif()
+  set(DSM_CUDA_COMPILER_CHOSEN "${CMAKE_CUDA_COMPILER}" CACHE INTERNAL
+    "The CUDA compiler cmake/cuda_compiler.cmake chose")
 endif()

@@ -10,7 +10,8 @@ caller (a keyword of the function called, or a flag).
 
 The defaults: SaliencyMix (CutMix with the box centred on the source's saliency peak), one draw
 per batch, sample i mixed with sample N-1-i, no label smoothing. Presets:
-:func:`saliency_mix_options` (the paper's) and :func:`timm_mixup_options` (timm's ``Mixup``).
+:func:`saliency_mix_options` (the paper's); timm's ``Mixup`` and ``FastCollateMixup`` keep timm's
+defaults in the drop-ins (``dali_saliencymix.timm``).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class MixConfig:
     mix_off_epoch: int | None = _option(
         None,
         "--mixup-off-epoch",
-        "no mixing from this epoch on (epochs count from 0); 0 = never switch off, as timm",
+        "no mixing from this epoch on (epochs count from 0)",
         type=int,
     )
 
@@ -356,21 +357,6 @@ def saliency_mix_options(
     if fields.get("mode") == "pair":
         defaults["pairing"] = "reverse"  # pair mode pairs i with N-1-i
     return resolve_options(options, fields, who, defaults)
-
-
-# timm's Mixup defaults (timm.data.Mixup): MixUp with alpha 1, smoothing 0.1, one draw per batch.
-TIMM_MIXUP_DEFAULTS: dict[str, Any] = {
-    "mixup_alpha": 1.0,
-    "cutmix_alpha": 0.0,
-    "label_smoothing": 0.1,
-    "mode": "batch",
-    "pairing": "reverse",
-}
-
-
-def timm_mixup_options(**fields: Any) -> MixConfig:
-    """MixConfig with timm's ``Mixup`` defaults (MixUp alpha 1, smoothing 0.1, batch mode)."""
-    return resolve_options(None, fields, "timm_mixup_options", TIMM_MIXUP_DEFAULTS)
 
 
 def as_num_classes(value: object) -> int:

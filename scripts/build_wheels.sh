@@ -36,7 +36,7 @@ print(' '.join(backend.CUDA_TOOLCHAIN if backend.needs_cuda_toolchain(dali_major
   [ -n "$toolchain" ] && compiler="the CUDA toolchain from PyPI"
   echo "build_wheels.sh: building the $flavour wheel against $dali with $compiler"
   "$work/venv/bin/python" -m pip wheel --quiet --no-build-isolation --no-deps \
-    --config-settings=build-dir="build/wheel-$flavour" --wheel-dir "$work/built" .
+    --config-settings=build-dir="$work/build" --wheel-dir "$work/built" .
   "$work/venv/bin/python" build_support/flavour_wheel.py "$work"/built/*.whl "$flavour" "$DIST"
   rm -rf "$work"
   trap - EXIT

@@ -173,3 +173,17 @@ def test_the_readme_table_lists_mixconfig() -> None:
         shown = repr(f.default).replace("'", '"')
         assert default.split(" ")[0].strip("`") == shown, (f.name, default)
     assert set(OPTION_NAMES) <= set(table)
+
+
+def test_the_raw_operator_defaults_to_mixconfig() -> None:
+    """fn.saliency_mix's own argument defaults are MixConfig's (no source: reverse pairing)."""
+    from nvidia.dali import backend
+
+    dali_saliencymix.load_plugin()
+    schema = backend.GetSchema("SaliencyMix")
+    defaults = MixConfig()
+    for name in ("mode", "box", "placement", "label_weights"):
+        assert schema.GetArgumentDefaultValueString(name) == repr(getattr(defaults, name)), name
+    assert float(schema.GetArgumentDefaultValueString("label_smoothing")) == 0.0
+    assert schema.GetArgumentDefaultValueString("correct_lam") == str(defaults.correct_lam)
+    assert defaults.pairing == "reverse"  # the operator's pairing without a `source` input

@@ -53,6 +53,18 @@ def test_resume_draws_the_same_layers_and_boxes(tmp_path: Path) -> None:
     assert other["loss"][0] != pytest.approx(full["loss"][2], rel=1e-6)
     with pytest.raises(SystemExit, match="saved with --feature-mix; resume with the same"):
         trainer.main([str(data), *COMMON, "--epochs", "3", "--resume", str(tmp_path / "ckpt_2.pt")])
+    with pytest.raises(SystemExit, match=r"other feature mixing \(--feature-saliency mean_abs"):
+        trainer.main(
+            [
+                *args,
+                "--epochs",
+                "3",
+                "--feature-saliency",
+                "l2",
+                "--resume",
+                str(tmp_path / "ckpt_2.pt"),
+            ]
+        )
 
 
 def test_the_pipeline_delivers_one_hot_targets_with_feature_mix() -> None:

@@ -104,3 +104,22 @@ def test_preview_of_an_untrained_resnet18(tmp_path: Path) -> None:
     argv = ["preview", str(data), "--out", str(out), "--batch-size", "4", "--device", "cpu"]
     assert cli.main([*argv, "--size", "128", "--feature-mix", "layer2"]) == 0
     assert np.asarray(Image.open(out)).shape[:2] == (4 * 228 + 4, 3 * 228 + 4)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--mixup", "0.8"], "--mixup must be 0, got 0.8"),
+        (["--cutmix-placement", "target_background"], "offers only --cutmix-placement"),
+    ],
+)
+def test_feature_preview_refuses_what_feature_mixing_does_not_take(
+    tmp_path: Path, capsys, flags, message
+) -> None:
+    """As the trainer does: no silent CutMix where MixUp or a moved patch was asked for."""
+    data = make_dataset(tmp_path / "data", classes=2, per_class=2)
+    argv = ["preview", str(data), "--out", str(tmp_path / "p.png"), "--device", "cpu"]
+    assert cli.main([*argv, "--feature-mix", "layer2", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dali-saliencymix preview: ") and message in err, err
+    assert not (tmp_path / "p.png").exists()

@@ -46,7 +46,10 @@ def test_soft_labels_and_seeded_draws(rng) -> None:
 
 
 def test_draws_follow_their_distributions() -> None:
-    d = draw(20_000, cutmix_alpha=0.5, prob=0.25, pairing="permutation", seed=1)
+    d = draw(20_000, alpha=0.5, prob=0.25, seed=1)  # SaliencyMix's draws (the 0.1 form)
+    same = draw(20_000, cutmix_alpha=0.5, prob=0.25, pairing="permutation", seed=1)
+    pairs = zip(d.__dict__.values(), same.__dict__.values(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
     assert sorted(d.source.tolist()) == list(range(20_000))
     assert abs(d.apply.mean() - 0.25) < 4.5 * np.sqrt(0.25 * 0.75 / 20_000)
     assert abs(d.lam.mean() - 0.5) < 0.01 and d.lam.var() > 0.1  # Beta(0.5, 0.5): var 0.125
@@ -81,7 +84,7 @@ def test_bad_input_is_a_clear_error(kwargs, message) -> None:
 def test_cuda_equals_cpu(mode, rng) -> None:
     images = torch.from_numpy(photo_batch(16, 64, 80))
     labels = torch.from_numpy(rng.integers(0, 10, 16))
-    draws = draw(16, cutmix_alpha=1.0, prob=0.7, pairing="permutation", seed=3)
+    draws = draw(16, 1.0, 0.7, seed=3)
     cpu = saliency_mix(images, labels, num_classes=10, mode=mode, draws=draws, return_info=True)
     gpu = saliency_mix(
         images.cuda(), labels.cuda(), num_classes=10, mode=mode, draws=draws, return_info=True

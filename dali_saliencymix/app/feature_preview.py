@@ -29,12 +29,17 @@ from dali_saliencymix.app.pictures import (
 from dali_saliencymix.app.preview import preview_pipeline, to_numpy
 from dali_saliencymix.app.train.models import build_model
 from dali_saliencymix.data.folder import ImageFolder
+from dali_saliencymix.normalisation import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from dali_saliencymix.options import MixConfig
 from dali_saliencymix.torch.feature_boxes import feature_saliency, first_peaks
-from dali_saliencymix.torch.feature_mix import FeatureMixInfo, FeatureSaliencyMix, find_layer
+from dali_saliencymix.torch.feature_mix import (
+    FeatureMixInfo,
+    FeatureSaliencyMix,
+    feature_mix_options,
+    find_layer,
+)
 
-MEAN = (0.485, 0.456, 0.406)  # ImageNet's, as the pipelines normalise
-STD = (0.229, 0.224, 0.225)
+MEAN, STD = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD  # as the pipelines normalise
 
 
 def preview_model(checkpoint: str | Path | None, num_classes: int) -> tuple[nn.Module, str]:
@@ -191,22 +196,18 @@ def write_feature_preview(
 ) -> Path:
     """The feature-mixing preview of a batch of `folder` (see the module's docstring).
 
-    Every sample is mixed (``prob=1``, ``mode="elem"``, i with N-1-i) with the CutMix alpha,
-    box range and smoothing of `mix`; the model runs on the CPU.
+    Every sample is mixed (``prob=1``, ``mode="elem"``, i with N-1-i) with the options of `mix`
+    (what feature mixing does not take is refused, as in the trainer); the model runs on the
+    CPU.
     """
+    # The family's options as given (MixUp, target_background or saliency weights refused, as
+    # the trainer does), every sample mixed.
+    every = mix.replace(num_classes=folder.num_classes, prob=1.0, mode="elem", pairing="reverse")
+    options = feature_mix_options(every, {})
     outputs = preview_pipeline(folder, batch_size, device_id, size, mix, seed).run()
     images, labels = to_numpy(outputs[0]), to_numpy(outputs[1])
     ids = [int(np.asarray(v).reshape(-1)[0]) for v in labels]
     model, name = preview_model(checkpoint, folder.num_classes)
-    options = MixConfig(
-        num_classes=folder.num_classes,
-        cutmix_alpha=mix.cutmix_alpha or 1.0,
-        cutmix_minmax=mix.cutmix_minmax,
-        prob=1.0,
-        mode="elem",
-        pairing="reverse",
-        label_smoothing=mix.label_smoothing,
-    )
     mixes = mix_layers(
         model, normalised(images), torch.tensor(ids), layers, options, saliency, seed
     )

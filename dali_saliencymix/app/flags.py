@@ -58,7 +58,7 @@ def add_mix_arguments(
             default, shown = None, "the number of classes found"
             kwargs["type"] = int_at_least(1)
         elif f.name == "mix_off_epoch":
-            default, shown = 0, "0"
+            default, shown = 0, "0 (0 = never switch off, as timm)"
         else:
             default = getattr(defaults, f.name)
             shown = "%(default)s"

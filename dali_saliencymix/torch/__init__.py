@@ -2,7 +2,7 @@
 
 - :func:`mix`, :func:`saliency_mix`: MixUp / CutMix / SaliencyMix of uint8 tensors on the CPU
   or a CUDA device, without DALI (``tensor_mix``);
-- :func:`draw`, :class:`MixDraws`: the random draws (``dali_saliencymix.numpy``);
+- :func:`draw`, :class:`MixDraws`: the random draws (SaliencyMix's, or the family's for options);
 - :class:`FeatureSaliencyMix`: SaliencyMix on a model's feature maps, inside the model
   (``feature_mix``; no DALI);
 - :class:`SaliencyMixIterator`: ``(images, soft_targets)`` batches from the pipeline factories
@@ -14,9 +14,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from dali_saliencymix.numpy import MixDraws, draw
+from dali_saliencymix.numpy import MixDraws
 from dali_saliencymix.torch.feature_mix import FeatureMixInfo, FeatureSaliencyMix
-from dali_saliencymix.torch.tensor_mix import mix, saliency_mix
+from dali_saliencymix.torch.tensor_mix import draw, mix, saliency_mix
 
 # Names that need DALI, imported from their modules on first use.
 _DALI_NAMES = {"SaliencyMixIterator": "dali_saliencymix.torch.iterator"}

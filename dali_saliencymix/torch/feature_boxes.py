@@ -2,7 +2,7 @@
 
 One batch of feature maps F (N x C x H x W) and the draws that govern each sample (partner,
 lam, coin flip, box draws) give the mixed maps, the boxes and the target weights. The box
-arithmetic is the image operator's (``plugin_src/kernels/mix_math.h``; docs/algorithm.md, "The
+arithmetic is the image operator's (``plugin_src/mix/box.h``; docs/algorithm.md, "The
 mixing family"), written with float64 / int64 tensor ops over the batch, so that it runs where
 the feature maps are (CPU or GPU, under autocast, channels-last, ``torch.compile``) without a
 Python loop over samples and without waiting for the device. docs/feature_mix.md states the rule.

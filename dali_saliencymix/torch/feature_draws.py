@@ -1,7 +1,7 @@
 """The draws of ``FeatureSaliencyMix``: its generator, checks, and the draws packed per sample.
 
 The draws are the mixing family's (``dali_saliencymix.numpy.draw``); which sample's draw governs
-each sample is the image operator's rule (``plugin_src/kernels/saliency_mix_batch.h``,
+each sample is the image operator's rule (``plugin_src/mix/plan.h``,
 ``GoverningIndex``; docs/algorithm.md, "Whose draw governs a sample").
 """
 

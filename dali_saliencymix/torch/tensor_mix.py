@@ -17,10 +17,43 @@ import numpy as np
 import torch
 
 from dali_saliencymix._native import c_api
-from dali_saliencymix.numpy import DrawArrays, MixDraws, check_label_sums, draw, label_arrays
+from dali_saliencymix.numpy import DrawArrays, MixDraws, check_label_sums, label_arrays
+from dali_saliencymix.numpy import draw as family_draw
 from dali_saliencymix.options import MixConfig, resolve_options, saliency_mix_options
 
 LAYOUTS = ("NHWC", "NCHW")
+
+
+def draw(
+    num_samples: int,
+    alpha: float | None = None,
+    prob: float | None = None,
+    seed: int | np.random.Generator | None = None,
+    *,
+    options: MixConfig | None = None,
+    **fields: Any,
+) -> MixDraws:
+    """The random draws of a batch, for :func:`saliency_mix` or, given options, for :func:`mix`.
+
+    ``draw(n, alpha, prob, seed)`` (as in 0.1) draws for :func:`saliency_mix`, the SaliencyMix
+    preset: a random permutation, lam ~ Beta(alpha, alpha) (alpha: the preset's
+    ``cutmix_alpha``), coin flips of probability ``prob``. With ``options`` or ``MixConfig``'s
+    fields as keywords it is ``dali_saliencymix.numpy.draw``: the family's draws for them.
+    """
+    if options is not None or fields:
+        if alpha is not None:
+            raise TypeError(
+                "torch.draw: alpha belongs to the SaliencyMix form draw(n, alpha, prob, seed); "
+                "with options, give cutmix_alpha"
+            )
+        if prob is not None:
+            fields["prob"] = prob
+        return family_draw(num_samples, options, seed, **fields)
+    preset = {
+        "cutmix_alpha": 1.0 if alpha is None else alpha,
+        "prob": 1.0 if prob is None else prob,
+    }
+    return family_draw(num_samples, saliency_mix_options(None, preset, "torch.draw"), seed)
 
 
 def mix(
@@ -110,7 +143,7 @@ def _mix(
         raise ValueError(f"{who}: images must be on the CPU or a CUDA device, got {device}")
     n, h, w, c = images.shape
     labels = torch.as_tensor(labels)
-    arrays = DrawArrays.of(draws if draws is not None else draw(n, options, seed), n, who)
+    arrays = DrawArrays.of(draws if draws is not None else family_draw(n, options, seed), n, who)
     images = images.contiguous()
     out_images = torch.empty_like(images)
     out_labels = torch.empty((n, options.num_classes), dtype=torch.float32, device=device)

@@ -24,7 +24,11 @@
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
 
-// Forward `name` to glibc's `name@version`.
+// Built against glibc 2.34+ (where these moved into libc with new versions): forward `name` to
+// glibc's `name@version`. CMakeLists.txt names libpthread, libdl and librt as dependencies, which
+// hold these functions before glibc 2.34 (and are empty stubs after).
+#if __GLIBC_PREREQ(2, 34)
+#define DSM_GLIBC_FORWARDERS 1
 #define DSM_GLIBC_OLD_VERSION(name, version)                                   \
   __asm__(".pushsection .text\n"                                              \
           ".globl " #name "\n"                                                \
@@ -80,9 +84,13 @@ DSM_GLIBC_OLD_VERSION(sem_trywait, "GLIBC_2.2.5")
 DSM_GLIBC_OLD_VERSION(sem_wait, "GLIBC_2.2.5")
 DSM_GLIBC_OLD_VERSION(shm_open, "GLIBC_2.2.5")
 DSM_GLIBC_OLD_VERSION(shm_unlink, "GLIBC_2.2.5")
+#endif
 
+#if __GLIBC_PREREQ(2, 32)
 extern "C" __attribute__((visibility("hidden"))) char __libc_single_threaded = 0;
+#endif
 
+#if defined(_GLIBCXX_RELEASE) && _GLIBCXX_RELEASE >= 11
 // This file is compiled as C++17 (CMakeLists.txt), where std::stringbuf::str() is the
 // unqualified const member of GCC 8's libstdc++, and std::stringstream is constructed with an
 // explicit open mode.
@@ -103,10 +111,13 @@ _ZNSt7__cxx1118basic_stringstreamIcSt11char_traitsIcESaIcEEC1Ev(std::stringstrea
 }
 
 namespace std {
-// std::__throw_bad_array_new_length() (GCC 11+).
+// std::__throw_bad_array_new_length() (GCC 11+). libstdc++ declares namespace std with default
+// visibility, which wins over the attribute: the assembler directive below hides it for sure.
 [[noreturn]] __attribute__((visibility("hidden"))) void __throw_bad_array_new_length() {
   throw std::bad_array_new_length();
 }
 }  // namespace std
+__asm__(".hidden _ZSt28__throw_bad_array_new_lengthv");
+#endif  // _GLIBCXX_RELEASE >= 11
 
 #endif

@@ -71,7 +71,7 @@ normalisation.)code")
         "otherwise not read.", nullptr, true)
     .AddOptionalArg("mode", "Whose draw governs each sample: ``\"elem\"`` (its own), "
                     "``\"batch\"`` (sample 0's: one decision for the batch) or ``\"pair\"`` "
-                    "(the first of its pair's).", "elem")
+                    "(the first of its pair's).", "batch")
     .AddOptionalArg("box", "Where the CutMix box goes: ``\"saliency\"`` (centred on the source's "
                     "saliency peak, SaliencyMix) or ``\"random\"`` (timm's rand_bbox, placed by "
                     "box_draw).", "saliency")

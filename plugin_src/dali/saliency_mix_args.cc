@@ -1,5 +1,7 @@
 // The arguments of `fn.saliency_mix` and the reading and checking of its batch, for the CPU and
 // GPU operators alike (the checks themselves are checks/mix_checks.h, shared with the C API).
+#include <locale.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -20,12 +22,23 @@ constexpr const char *kOpName = "fn.saliency_mix";
 /// arguments as float32; timm computes with the Python float. The shortest decimal is the first
 /// correctly rounded one of 1 to 9 significant digits that reads back as `value` (9 always do).
 double AsWritten(float value) {
+  // In the "C" locale (this thread only): a decimal comma would make every reading fail.
+  const locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", static_cast<locale_t>(0));
+  const locale_t former = c_locale ? uselocale(c_locale) : static_cast<locale_t>(0);
+  double result = value;
   char text[64];
   for (int digits = 1; digits <= 9; ++digits) {
     std::snprintf(text, sizeof(text), "%.*g", digits, static_cast<double>(value));
-    if (std::strtof(text, nullptr) == value) return std::strtod(text, nullptr);
+    if (std::strtof(text, nullptr) == value) {
+      result = std::strtod(text, nullptr);
+      break;
+    }
   }
-  return value;
+  if (c_locale) {
+    uselocale(former);
+    freelocale(c_locale);
+  }
+  return result;
 }
 
 /// Fails, when a shared check (checks/mix_checks.h) found an error, with the operator's name and

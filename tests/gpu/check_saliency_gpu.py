@@ -242,7 +242,7 @@ def check_mix(rng: np.random.Generator, batch: list[np.ndarray]) -> tuple[int, i
         for mode in ("elem", "batch"):
             for soft in (False, True):
                 alpha = float(rng.choice([0.2, 1.0, 4.0]))
-                draws = draw(n, cutmix_alpha=alpha, prob=0.8, pairing="permutation", seed=rng)
+                draws = draw(n, alpha, 0.8, rng)
                 ids = rng.integers(0, 10, n)
                 labels = (
                     torch.from_numpy(rng.dirichlet(np.ones(10), n).astype(np.float32))
@@ -310,7 +310,7 @@ def time_mix(batch: list[np.ndarray], iters: int = 50) -> float:
 
     images = torch.from_numpy(np.stack(batch)).cuda()
     labels = torch.arange(len(batch), device="cuda") % 1000
-    draws = draw(len(batch), cutmix_alpha=1.0, pairing="permutation", seed=0)
+    draws = draw(len(batch), 1.0, 1.0, 0)
     return cuda_ms(
         lambda: saliency_mix(images, labels, num_classes=1000, mode="elem", draws=draws), iters
     )

@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> dict:
         _fail(_where(err), 1)
     except KeyboardInterrupt:
         _fail(f"{WHO}: interrupted (Ctrl-C)", 130)
+    except (ImportError, OSError, RuntimeError, ValueError) as err:
+        # DALI's own errors (a pipeline that cannot be built), a DALI that does not match the
+        # plugin, files that cannot be read: one line too.
+        _fail(_where(err), 1)
 
 
 def _where(err: Exception) -> str:

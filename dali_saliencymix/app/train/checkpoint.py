@@ -125,8 +125,8 @@ def load_checkpoint(
     if changed:
         said = ", ".join(f"{flag_of(k)} {state['mix'].get(k)} (now {now[k]})" for k in changed)
         raise CheckpointError(
-            f"{where}: saved with other mixing options ({said}); DALI restores its state "
-            "only into the same pipeline: resume with the saved options"
+            f"{where}: saved with other mixing options ({said}); a run resumes with the options "
+            "it was saved with (the pipeline's and the mixer's state only fit those)"
         )
     if state["args"].get("arch") != args.arch:
         raise CheckpointError(

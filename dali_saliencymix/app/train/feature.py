@@ -55,12 +55,30 @@ def check_resume(args: argparse.Namespace, state: dict[str, Any] | None) -> None
     Checked before the pipelines are built: theirs differ, and DALI could not restore the
     state of one into the other.
     """
-    saved = state.get("feature_mix") if state else None
-    if state is not None and bool(saved) != bool(args.feature_mix):
+    if state is None:
+        return
+    saved = state.get("feature_mix")
+    if bool(saved) != bool(args.feature_mix):
         raise CheckpointError(
             f"--resume {args.resume}: saved {'with' if saved else 'without'} --feature-mix; "
             "resume with the same mixing"
         )
+    before = state.get("args", {})
+    changed = [
+        f"--{name.replace('_', '-')} {_flag_value(before.get(name))} (now "
+        f"{_flag_value(getattr(args, name))})"
+        for name in ("feature_mix", "feature_saliency")
+        if saved and before.get(name) != getattr(args, name)
+    ]
+    if changed:
+        raise CheckpointError(
+            f"--resume {args.resume}: saved with other feature mixing ({', '.join(changed)}); "
+            "resume with the same"
+        )
+
+
+def _flag_value(value: object) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 def build_feature_mixer(

@@ -7,14 +7,40 @@
 # carry torch 2.14.1 and torchvision 0.29.1 on disk; elsewhere pip downloads them (a CUDA build
 # of several GB: install the torch you need first, setup keeps a torch and torchvision that
 # import together).
+# The package is built (in pip's isolated build environment, with PyPI's CUDA compiler where no
+# nvcc of DALI's CUDA major is installed) while the environment is installed, then installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+pip=(.venv/bin/python -m pip)
+"${pip[@]}" install --quiet --upgrade pip
+built=$(mktemp -d)
+trap 'rm -rf "$built"' EXIT
+"${pip[@]}" wheel --quiet --no-deps --wheel-dir "$built" . > "$built/build.log" 2>&1 &
+building=$!
 if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
-  .venv/bin/python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
+  "${pip[@]}" install --quiet "torch==2.14.1" "torchvision==0.29.1"
 fi
-.venv/bin/python -m pip install --quiet ".[test,cuda12]"
+# The package's requirements (pyproject.toml: dependencies, [cuda12], [test]) while it builds.
+# (tomllib: Python 3.11+; on 3.10 the last step installs them instead.)
+requirements=$(.venv/bin/python -c "
+import tomllib
+project = tomllib.load(open('pyproject.toml', 'rb'))['project']
+extras = project['optional-dependencies']
+print('\n'.join(project['dependencies'] + extras['cuda12'] + extras['test']))" 2>/dev/null) ||
+  requirements=""
+if [ -n "$requirements" ]; then
+  mapfile -t requirements <<< "$requirements"
+  "${pip[@]}" install --quiet "${requirements[@]}"
+fi
+if ! wait "$building"; then
+  cat "$built/build.log" >&2
+  echo "setup.sh: building dali-saliencymix failed (its log is above)" >&2
+  exit 1
+fi
+"${pip[@]}" uninstall --quiet --yes dali-saliencymix > /dev/null 2>&1 || true
+wheel=$(ls "$built"/*.whl)
+"${pip[@]}" install --quiet "$wheel[test,cuda12]"

@@ -12,7 +12,9 @@ Builds the kernels-only library (CMake, nvcc), then:
      content-aware options placement="target_background" and label_weights="saliency", alone
      and together; elem, batch and pair modes; flat images for the weights' fallback), through
      dali_saliencymix.torch.mix;
-  4. times, for 256 x 224 x 224, the CUDA saliency, SaliencyMix (plain, and with
+  4. checks 70,000 tiny images in one call, a 5000x8 image, and a CUDA graph capture of
+     dali_saliencymix.torch.mix replayed against the eager call;
+  5. times, for 256 x 224 x 224, the CUDA saliency, SaliencyMix (plain, and with
      target_background + saliency weights), MixUp, random-box CutMix and
      timm's recipe (mixup 0.8, cutmix 1.0, switch 0.5) with CUDA events, next to a
      device-to-device copy of the same input bytes and torchvision.transforms.v2's MixUp and
@@ -411,6 +413,48 @@ def check_family(
     return compared, bad
 
 
+def check_limits(cuda: CudaSaliency, rng: np.random.Generator) -> tuple[int, int]:
+    """70,000 tiny images in one call (more than 65,535: grids past their y limit) and a 5000x8
+    image, against the CPU; returns (compared, mismatches)."""
+    compared = bad = 0
+    tiny = list(rng.integers(0, 256, (70_000, 2, 3, 3), dtype=np.uint8))
+    for images, chunk in ((tiny, len(tiny)), ([rng.integers(0, 256, (5000, 8, 3), np.uint8)], 1)):
+        c, b = check_exact(cuda, images, f"{len(images)} x {images[0].shape}", chunk)
+        compared, bad = compared + c, bad + b
+    return compared, bad
+
+
+def check_graph_capture(batch: list[np.ndarray]) -> tuple[bool, str]:
+    """dali_saliencymix.torch.mix captured in a CUDA graph and replayed equals the eager call.
+    Returns (equal, what happened)."""
+    import torch
+
+    from dali_saliencymix import MixConfig
+    from dali_saliencymix.numpy import draw
+    from dali_saliencymix.torch import mix
+
+    images = torch.from_numpy(np.stack(batch[:64])).cuda()
+    labels = torch.arange(len(images), device="cuda") % 1000
+    options = MixConfig(num_classes=1000, mode="elem")
+    draws = draw(len(images), options, 3)
+    eager = mix(images, labels, options=options, draws=draws)
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.stream(stream):
+            mix(images, labels, options=options, draws=draws)  # warm-up on the side stream
+        torch.cuda.current_stream().wait_stream(stream)
+        with torch.cuda.graph(graph):
+            captured = mix(images, labels, options=options, draws=draws)
+        graph.replay()
+        torch.cuda.synchronize()
+    except Exception as err:  # noqa: BLE001 - report what refused the capture
+        return False, f"capture failed: {type(err).__name__}: {str(err).splitlines()[0]}"
+    equal = all(torch.equal(a, b) for a, b in zip(eager, captured, strict=True))
+    return equal, "replay equals the eager call" if equal else "replay differs from eager"
+
+
 def cuda_ms(fn: object, iters: int = 50) -> float:
     """Median CUDA-event milliseconds of fn() on the current stream (after 5 warm-up calls)."""
     import torch
@@ -535,6 +579,8 @@ def main() -> int:
     checked_b, bad_b = check_exact(cuda, batch, "batch224", chunk=256)
     mix_compared, mix_bad = check_mix(rng, batch)
     family_compared, family_bad = check_family(rng, batch)
+    limits_compared, limits_bad = check_limits(cuda, rng)
+    captured, capture_note = check_graph_capture(batch)
     check_s = time.perf_counter() - t0
     timing = time_batch(cuda, batch)
     mix_ms = time_mix(batch)
@@ -561,6 +607,11 @@ def main() -> int:
         "| mixing family CUDA vs CPU (MixUp, random/saliency box, minmax, target_background, "
         f"saliency weights; elem/batch/pair; 4 batches) | - | {family_compared} | {family_bad} |"
     )
+    print(
+        "| 70,000 images of 2x3 in one call; one 5000x8 image | 70001 | "
+        f"{limits_compared} | {limits_bad} |"
+    )
+    print(f"| CUDA graph capture of torch.mix | 64 | {capture_note} | {int(not captured)} |")
     print(f"(exactness checks took {check_s:.1f} s)")
     print()
     print("| 256 x 224x224 RGB | median ms (CUDA events) | note |")
@@ -587,6 +638,7 @@ def main() -> int:
         print(f"| {row} | {ms:.4f} | {note} |")
     print(f"| device-to-device copy of the input | {timing['copy_ms']:.4f} | |")
     ok = bad == 0 and bad_b == 0 and mix_bad == 0 and family_bad == 0
+    ok = ok and limits_bad == 0 and captured
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

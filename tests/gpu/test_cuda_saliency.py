@@ -20,3 +20,10 @@ def test_cuda_matches_cpu_on_mixed_batch() -> None:
     checked, mismatches = check_exact(CudaSaliency(), images, "pytest")
     assert checked == 2 * len(images)
     assert mismatches == 0
+
+
+def test_dali_gpu_operators_match_cpu(capsys) -> None:
+    pytest.importorskip("nvidia.dali", reason="needs DALI (the dali-lite pack is enough)")
+    from check_dali_gpu import main
+
+    assert main(["--quick"]) == 0, capsys.readouterr().out

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Every GPU check of this repository, as one prepared script for one call on a GPU machine (at
+# most about 7 minutes; each step has its own time limit). Logs go under $OUT, one per step;
+# the card, each step's exit code and the tail of its log are printed.
+#
+# Needs the dali-lite pack of an environment where the package is installed with its GPU
+# operators built for the card (the default architecture list includes sm_90). On the machine
+# with the checkout, once:
+#   bash scripts/setup.sh
+#   echo gpu-pack >> .git/info/exclude && ../shared/tools/dali-lite gpu-pack
+# then on the GPU machine, from the repository root, carrying gpu-pack:
+#   bash tests/gpu/run_all.sh gpu-pack
+#
+# Steps: kernels (tests/gpu/check_saliency_gpu.py: builds the kernels-only library, CUDA vs CPU,
+# limits, graph capture, timings), dali (tests/gpu/check_dali_gpu.py --time: the DALI GPU
+# operators vs the CPU kernels, refusals, the pipeline's added milliseconds), then the same DALI
+# check (--quick) under compute-sanitizer's memcheck and racecheck.
+set -uo pipefail
+PACK=$(cd "${1:?usage: bash tests/gpu/run_all.sh PACK_DIR}" && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OUT=${OUT:-$(mktemp -d)}
+LITE=$(mktemp -d)
+python3 - "$PACK" "$LITE" <<'PY'
+import glob, sys, tarfile, zipfile
+pack, lite = sys.argv[1:]
+tarfile.open(f"{pack}/dali-lite.tar.xz").extractall(lite)
+for wheel in glob.glob(f"{pack}/whl/*.whl"):
+    zipfile.ZipFile(wheel).extractall(lite)
+PY
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/card.txt"
+failed=0
+step() {  # step NAME SECONDS COMMAND...: run from /tmp (no source package shadowing the pack)
+  local name=$1 limit=$2 rc
+  shift 2
+  echo "== $name (limit ${limit} s)"
+  (cd /tmp && timeout "$limit" "$@") >"$OUT/$name.log" 2>&1
+  rc=$?
+  echo "rc=$rc"
+  tail -n 30 "$OUT/$name.log"
+  [ "$rc" -eq 0 ] || failed=1
+}
+step kernels 150 python3 "$REPO/tests/gpu/check_saliency_gpu.py" --arch 90 --build-dir /tmp/dsm-gpu
+step dali 90 env PYTHONPATH="$LITE" python3 "$REPO/tests/gpu/check_dali_gpu.py" --time
+for tool in memcheck racecheck; do
+  step "$tool" 90 env PYTHONPATH="$LITE" compute-sanitizer --tool "$tool" --error-exitcode 3 \
+    python3 "$REPO/tests/gpu/check_dali_gpu.py" --quick
+done
+echo "ALL: $([ "$failed" -eq 0 ] && echo PASS || echo FAIL)"
+exit "$failed"

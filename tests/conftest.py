@@ -16,6 +16,9 @@ import dali_saliencymix
 
 PHOTO_DIR = Path(dali_saliencymix.__file__).resolve().parent / "data" / "photos"
 
+# The trainer at its smallest: a tiny model on the CPU, 32x32 crops, batches of 4, one worker.
+TINY_TRAINER = ("--batch-size", "4", "--arch", "tiny", "--cpu", "--crop", "32", "--workers", "1")
+
 
 def photo_paths() -> list[Path]:
     paths = sorted(PHOTO_DIR.glob("*/*.jpg"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_TRAINER
 from test_training import contrast_dataset, load_trainer
 
 from dali_saliencymix.app.train.args import parse_args
@@ -16,15 +17,7 @@ from dali_saliencymix.app.train.feature import pipeline_mix
 from dali_saliencymix.options import MixConfig
 
 COMMON = [
-    "--batch-size",
-    "4",
-    "--arch",
-    "tiny",
-    "--cpu",
-    "--crop",
-    "32",
-    "--workers",
-    "1",
+    *TINY_TRAINER,
     "--quiet",
     "--lr",
     "0.02",

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_python
+from conftest import TINY_TRAINER, run_python
 from test_training import contrast_dataset, load_trainer
 
 from dali_saliencymix.app.train.checkpoint import lock_path
 
-COMMON = ["--batch-size", "4", "--arch", "tiny", "--cpu", "--crop", "32", "--workers", "1"]
-COMMON += ["--quiet", "--warmup-epochs", "0"]
+COMMON = [*TINY_TRAINER, "--quiet", "--warmup-epochs", "0"]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from conftest import PHOTO_DIR
+from conftest import PHOTO_DIR, TINY_TRAINER
 from PIL import Image
 
 from dali_saliencymix.pipeline import MixConfig, train_pipeline
@@ -182,15 +182,7 @@ def test_resume_gives_the_same_epoch_as_an_uninterrupted_run(tmp_path: Path) -> 
     trainer = load_trainer()
     common = [
         str(data),
-        "--batch-size",
-        "4",
-        "--arch",
-        "tiny",
-        "--cpu",
-        "--crop",
-        "32",
-        "--workers",
-        "1",
+        *TINY_TRAINER,
         "--quiet",
         "--lr",
         "0.02",
@@ -319,9 +311,8 @@ def test_without_mix_config_the_targets_are_class_ids(tmp_path: Path) -> None:
 def test_mixup_0_and_cutmix_0_train_without_mixing(tmp_path: Path) -> None:
     """`--mixup 0 --cutmix 0` is the trainer's way to train on the one-hot labels."""
     data = contrast_dataset(tmp_path / "data", per_class=4)
-    common = ["--batch-size", "4", "--arch", "tiny", "--cpu", "--crop", "32", "--workers", "1"]
     history = load_trainer().main(
-        [str(data), "--epochs", "1", *common, "--mixup", "0", "--cutmix", "0", "--quiet"]
+        [str(data), "--epochs", "1", *TINY_TRAINER, "--mixup", "0", "--cutmix", "0", "--quiet"]
     )
     assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
     mix = MixConfig(num_classes=2, mixup_alpha=0.0, cutmix_alpha=0.0, enabled=False)

@@ -64,7 +64,7 @@ class Operators:
         p = pipe()
         p.build()
         outputs = p.run()
-        outputs = [o.as_cpu() if self.device == "gpu" else o for o in outputs]
+        outputs = [o.as_cpu() if hasattr(o, "as_cpu") else o for o in outputs]  # GPU -> host
         return [[np.array(o[i]) for i in range(len(o))] for o in outputs]
 
     def feed(self, values: Sequence[np.ndarray], layout: str | None = None, device: str = "cpu"):

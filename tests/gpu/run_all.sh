@@ -19,6 +19,7 @@ set -uo pipefail
 PACK=$(cd "${1:?usage: bash tests/gpu/run_all.sh PACK_DIR}" && pwd)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 LITE=$(mktemp -d)
 python3 - "$PACK" "$LITE" <<'PY'
 import glob, sys, tarfile, zipfile

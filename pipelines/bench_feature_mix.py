@@ -15,6 +15,7 @@ machine's noise, the share does not.
   card is named. Without a GPU its rows say so.
 
     python pipelines/bench_feature_mix.py [--cpu-batch 8] [--gpu-batch 256] [--rounds 8]
+    python pipelines/bench_feature_mix.py --cpu-batch 0   # the GPU rows only
 
 Needs torchvision (the models).
 """
@@ -162,7 +163,7 @@ def measure(arch: str, device: torch.device, batch: int, rounds: int, steps: int
 def table_rows(args: argparse.Namespace) -> list[str]:
     """The Markdown rows: CPU models, then GPU models or 'no GPU'."""
     rows = []
-    places = [("cpu", torch.device("cpu"), args.cpu_batch, cpu_name())]
+    places = [("cpu", torch.device("cpu"), args.cpu_batch, cpu_name())] if args.cpu_batch else []
     if torch.cuda.is_available():
         places.append(("gpu", torch.device("cuda"), args.gpu_batch, torch.cuda.get_device_name()))
     for kind, device, batch, name in places:
@@ -184,7 +185,7 @@ def table_rows(args: argparse.Namespace) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Print the table (Markdown)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cpu-batch", type=int, default=8)
+    p.add_argument("--cpu-batch", type=int, default=8, help="0: no CPU rows")
     p.add_argument("--gpu-batch", type=int, default=256)
     p.add_argument("--rounds", type=int, default=8, help="alternating rounds (median)")
     p.add_argument("--steps", type=int, default=1, help="steps per round and variant")

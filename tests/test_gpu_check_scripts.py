@@ -54,7 +54,8 @@ def test_run_all_is_valid_bash_and_names_every_check() -> None:
     script = GPU_DIR / "run_all.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text()
-    for check in ("check_saliency_gpu.py", "check_dali_gpu.py", "memcheck", "racecheck"):
+    checks = ("check_saliency_gpu.py", "check_dali_gpu.py", "bench_feature_mix.py", "memcheck")
+    for check in (*checks, "racecheck"):
         assert check in text
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every GPU check of this repository, as one prepared script for one call on a GPU machine (at
-# most about 7 minutes; each step has its own time limit). Logs go under $OUT, one per step;
+# most about 9 minutes; each step has its own time limit). Logs go under $OUT, one per step;
 # the card, each step's exit code and the tail of its log are printed.
 #
 # Needs the dali-lite pack of an environment where the package is installed with its GPU
@@ -13,8 +13,9 @@
 #
 # Steps: kernels (tests/gpu/check_saliency_gpu.py: builds the kernels-only library, CUDA vs CPU,
 # limits, graph capture, timings), dali (tests/gpu/check_dali_gpu.py --time: the DALI GPU
-# operators vs the CPU kernels, refusals, the pipeline's added milliseconds), then the same DALI
-# check (--quick) under compute-sanitizer's memcheck and racecheck.
+# operators vs the CPU kernels, refusals, the pipeline's added milliseconds), feature_mix
+# (pipelines/bench_feature_mix.py: FeatureSaliencyMix's share of a ResNet-18/50 bf16 step, B=256),
+# then the same DALI check (--quick) under compute-sanitizer's memcheck and racecheck.
 set -uo pipefail
 PACK=$(cd "${1:?usage: bash tests/gpu/run_all.sh PACK_DIR}" && pwd)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -42,6 +43,7 @@ step() {  # step NAME SECONDS COMMAND...: run from /tmp (no source package shado
 }
 step kernels 150 python3 "$REPO/tests/gpu/check_saliency_gpu.py" --arch 90 --build-dir /tmp/dsm-gpu
 step dali 90 env PYTHONPATH="$LITE" python3 "$REPO/tests/gpu/check_dali_gpu.py" --time
+step feature_mix 120 env PYTHONPATH="$LITE" python3 "$REPO/pipelines/bench_feature_mix.py" --cpu-batch 0
 for tool in memcheck racecheck; do
   step "$tool" 90 env PYTHONPATH="$LITE" compute-sanitizer --tool "$tool" --error-exitcode 3 \
     python3 "$REPO/tests/gpu/check_dali_gpu.py" --quick

@@ -47,7 +47,9 @@ def test_dali_check_finds_a_wrong_label(monkeypatch, capsys) -> None:
 
 
 def test_kernel_check_self_test_compares_the_family() -> None:
+    path = list(sys.path)
     assert check_saliency_gpu.self_test() == 0
+    assert sys.path == path  # spawned processes (the DDP tests) inherit it
 
 
 def test_run_all_is_valid_bash_and_names_every_check() -> None:

@@ -537,7 +537,6 @@ def time_family(batch: list[np.ndarray]) -> list[tuple[str, float, str]]:
 
 def self_test() -> int:
     """The comparison code on the CPU (CPU against CPU), for machines without a GPU."""
-    sys.path.insert(0, str(ROOT))
     rng = np.random.default_rng(7)
     batch = [rng.integers(0, 256, (40, 48, 3), dtype=np.uint8) for _ in range(32)]
     compared, bad = check_family(rng, batch, device="cpu")
@@ -556,10 +555,12 @@ def main() -> int:
         help="no GPU: run the family comparison code on the CPU (CPU vs CPU) and exit",
     )
     args = parser.parse_args()
+    # The package from this checkout (with --self-test, as built; else libraries from
+    # --build-dir). Only when run as a script: an import must not change where the importing
+    # process, and the processes it spawns, find the package.
+    sys.path.insert(0, str(ROOT))
     if args.self_test:
         return self_test()
-
-    sys.path.insert(0, str(ROOT))  # the package from this checkout, libraries from --build-dir
     import torch
 
     if not torch.cuda.is_available():

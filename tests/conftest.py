@@ -14,6 +14,9 @@ from PIL import Image
 
 import dali_saliencymix
 
+# The GPU checks' modules (tests/gpu/check_*.py) share their comparison code with the suite.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
+
 PHOTO_DIR = Path(dali_saliencymix.__file__).resolve().parent / "data" / "photos"
 
 # The trainer at its smallest: a tiny model on the CPU, 32x32 crops, batches of 4, one worker.

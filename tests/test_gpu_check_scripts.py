@@ -8,14 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import check_dali_gpu
+import check_saliency_gpu
 import numpy as np
 import pytest
 
 GPU_DIR = Path(__file__).resolve().parent / "gpu"
-sys.path.insert(0, str(GPU_DIR))
-
-import check_dali_gpu  # noqa: E402
-import check_saliency_gpu  # noqa: E402
 
 
 def test_dali_check_passes_with_the_cpu_operators(capsys) -> None:

@@ -10,10 +10,11 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from check_dali_gpu import Operators, operator_mix
 from kernel_calls import mix_numpy
 from mix_reference import reference_family
 from nvidia.dali import fn, pipeline_def
-from test_saliency_mix_dali import arrays, photo_batch
+from test_saliency_mix_dali import photo_batch
 
 import dali_saliencymix
 from dali_saliencymix import MixConfig
@@ -338,45 +339,11 @@ def test_draws_follow_timms_distributions() -> None:
 
 
 def run_operator(images, labels, options, draws, *, with_source=True, dtypes=None):
-    """fn.saliency_mix fed the draws as argument inputs; its outputs (five, or six with
-    placement="target_background") as numpy arrays."""
-    dtypes = {"cutmix": np.int32, "box_draw": np.float32, **(dtypes or {})}
-    n = len(images)
-
-    def feed(values):
-        return fn.external_source(source=lambda: list(values), batch=True)
-
-    def pipe():
-        kwargs = {
-            "lam": feed(draws.lam),
-            "apply": feed(draws.apply.astype(np.int32)),
-        }
-        if with_source:
-            kwargs["source"] = feed(draws.source)
-        if draws.cutmix is not None:
-            kwargs["cutmix"] = feed(np.asarray(draws.cutmix).astype(dtypes["cutmix"]))
-        if draws.box is not None:
-            kwargs["box_draw"] = feed(draws.box.astype(dtypes["box_draw"]))
-        if options.cutmix_minmax is not None:
-            kwargs["cutmix_minmax"] = list(options.cutmix_minmax)
-        outs = fn.saliency_mix(
-            fn.external_source(source=lambda: list(images), layout="HWC", batch=True),
-            feed(labels),
-            num_classes=options.num_classes,
-            mode=options.mode,
-            box=options.box,
-            label_smoothing=options.label_smoothing,
-            correct_lam=options.correct_lam,
-            placement=options.placement,
-            label_weights=options.label_weights,
-            output_mix_info=True,
-            **kwargs,
-        )
-        return tuple(outs)
-
-    p = pipeline_def(pipe, batch_size=n, num_threads=2, device_id=None)()
-    p.build()
-    return [arrays(o) for o in p.run()]
+    """fn.saliency_mix (CPU) fed the draws as argument inputs; its outputs (five, or six with
+    placement="target_background") as numpy arrays: the GPU check's function, on the CPU."""
+    return operator_mix(
+        Operators("cpu"), images, labels, options, draws, with_source=with_source, dtypes=dtypes
+    )
 
 
 DALI_CASES = [

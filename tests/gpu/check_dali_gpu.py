@@ -117,25 +117,40 @@ def check_saliency(ops: Operators, images: Arrays, label: str, chunk: int = 64) 
 # ---- saliency_mix ------------------------------------------------------------------------------
 
 
-def operator_mix(ops: Operators, images: np.ndarray, labels: Arrays, options, draws, info: bool):
-    """``fn.saliency_mix`` on this device, the draws given as argument inputs; its outputs."""
+def operator_mix(
+    ops: Operators,
+    images: np.ndarray,
+    labels: Sequence[np.ndarray],
+    options,  # noqa: ANN001 - a MixConfig
+    draws,  # noqa: ANN001 - a MixDraws
+    info: bool = True,
+    *,
+    with_source: bool = True,
+    dtypes: dict[str, type] | None = None,
+) -> list[np.ndarray]:
+    """``fn.saliency_mix`` on this device, the draws given as argument inputs (``source`` left
+    out with ``with_source=False``; ``cutmix`` and ``box_draw`` fed in ``dtypes``, int32 and
+    float32 by default); its outputs, stacked. The suite's CPU tests run it too."""
     from nvidia.dali import fn
+
+    dtypes = {"cutmix": np.int32, "box_draw": np.float32, **(dtypes or {})}
 
     def graph():  # noqa: ANN202
         kwargs = {
-            "source": ops.feed(list(draws.source.astype(np.int32))),
             "lam": ops.feed(list(draws.lam.astype(np.float32))),
             "apply": ops.feed(list(np.asarray(draws.apply).astype(np.int32))),
         }
+        if with_source:
+            kwargs["source"] = ops.feed(list(draws.source.astype(np.int32)))
         if draws.cutmix is not None:
-            kwargs["cutmix"] = ops.feed(list(np.asarray(draws.cutmix).astype(np.int32)))
+            kwargs["cutmix"] = ops.feed(list(np.asarray(draws.cutmix).astype(dtypes["cutmix"])))
         if draws.box is not None:
-            kwargs["box_draw"] = ops.feed(list(draws.box.astype(np.float32)))
+            kwargs["box_draw"] = ops.feed(list(draws.box.astype(dtypes["box_draw"])))
         if options.cutmix_minmax is not None:
             kwargs["cutmix_minmax"] = list(options.cutmix_minmax)
         outputs = fn.saliency_mix(
             ops.images(list(images)),
-            ops.feed(labels),
+            ops.feed(list(labels)),
             num_classes=options.num_classes,
             mode=options.mode,
             box=options.box,

@@ -83,7 +83,7 @@ def test_check_flags_exactly_the_files_dali_cannot_decode(data, capfd) -> None:
     assert sorted(line.split("\t")[0] for line in excluded) == sorted(
         f"dog/{p.name}" for p in damaged.values()
     )
-    assert report.lists["files"].parent == root / ".dali-saliencymix-check"
+    assert report.lists["files"].parent == root.parent / "data.dali-saliencymix-check"
     assert report.files_per_second > 0
 
 
@@ -123,7 +123,7 @@ def test_trainer_skips_what_the_check_found(data) -> None:
     history = trainer.main([*common, "--skip-bad"])
     assert len(history["loss"]) == 1
     history = trainer.main(
-        [*common, "--file-list", str(root / ".dali-saliencymix-check/files.txt")]
+        [*common, "--file-list", str(root.parent / "data.dali-saliencymix-check/files.txt")]
     )
     assert len(history["loss"]) == 1
 
@@ -167,3 +167,42 @@ def test_a_file_dali_does_not_name_is_found_by_decoding_the_dataset(tmp_path: Pa
 
 def test_errors_that_are_not_about_files_are_left_alone() -> None:
     assert explain_failure(RuntimeError("CUDA out of memory"), []) is None
+
+
+def read_labels(root: Path) -> dict[str, int]:
+    """The labels a plain ``fn.readers.file(file_root=root)`` gives (one batch of 4), by
+    class folder and file name."""
+
+    @pipeline_def(batch_size=4, num_threads=1, device_id=None)
+    def pipe():  # noqa: ANN202
+        jpegs, labels = fn.readers.file(file_root=str(root), name="R")
+        return jpegs.source_info(), labels
+
+    p = pipe()
+    p.build()
+    names, labels = p.run()
+    return {
+        "/".join(Path(str(names.at(i).tobytes(), "utf-8")).parts[-2:]): int(labels.at(i)[0])
+        for i in range(len(labels))
+    }
+
+
+def test_the_lists_leave_a_plain_dali_reader_s_labels_alone(tmp_path: Path, capsys) -> None:
+    """DALI's file reader counts every sub-folder as a class, hidden ones too: the check's lists
+    go beside the data folder, so the cat/dog ids stay 0/1. A leftover folder of lists inside
+    (versions before 0.2.0) is named, with what it does."""
+    root = tmp_path / "data"
+    good_images(root / "cat", 2)
+    good_images(root / "dog", 2, start=2)
+    before = read_labels(root)
+    assert sorted(before.values()) == [0, 0, 1, 1]
+    assert cli.main(["check", str(root)]) == 0
+    assert (tmp_path / "data.dali-saliencymix-check" / "files.txt").is_file()
+    assert read_labels(root) == before
+    (root / ".dali-saliencymix-check").mkdir()  # what an earlier version left
+    assert sorted(read_labels(root).values()) == [1, 1, 2, 2]  # DALI's reader, shifted
+    capsys.readouterr()
+    assert cli.main(["check", str(root)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "holds lists from a version before 0.2.0; remove it" in text
+    assert "shifts every class id by one" in text

@@ -11,6 +11,7 @@ from damaged import good_images
 from test_training import load_trainer
 
 from dali_saliencymix.app import cli
+from dali_saliencymix.data.check_lists import check_dir as lists_of
 from dali_saliencymix.data.check_lists import excluded_by_check
 from dali_saliencymix.data.folder import DatasetError, read_file_list, scan_image_folder
 from dali_saliencymix.data.shard_writer import write_folder_shards
@@ -55,7 +56,7 @@ def test_check_lists_a_symlink_loop_and_the_tools_name_it(tmp_path: Path, capsys
     with_self_link(root)
     assert cli.main(["check", str(root), "--threads", "1"]) == 1
     assert excluded_by_check(root) == [root / "dog" / "self.jpg"]
-    assert read_file_list(root / ".dali-saliencymix-check" / "files.txt", root).num_files == 6
+    assert read_file_list(lists_of(root) / "files.txt", root).num_files == 6
     capsys.readouterr()
     out = tmp_path / "grid.png"
     assert cli.main(["preview", str(root), "--out", str(out), "--size", "32"]) == 1
@@ -70,7 +71,7 @@ def test_a_name_that_is_not_utf8_is_read_and_listed(tmp_path: Path, capsys) -> N
     root = two_classes(tmp_path / "data")
     odd = with_latin1_name(root)
     assert cli.main(["check", str(root), "--threads", "1"]) == 0
-    lists = root / ".dali-saliencymix-check"
+    lists = lists_of(root)
     raw = (lists / "files.txt").read_bytes()
     assert b"dog/" + LATIN1 + b" 1\n" in raw  # the name's own bytes: DALI opens that file
     clean = read_file_list(lists / "files.txt", root)
@@ -92,7 +93,7 @@ def test_a_damaged_file_whose_name_is_not_utf8_is_printed_and_listed(
     assert cli.main(["check", str(root), "--threads", "1"]) == 1
     out = capsys.readouterr().out
     assert "latin1_\\xe9\\xff.jpg" in out  # shown with its bytes escaped
-    excluded = (root / ".dali-saliencymix-check" / "excluded.txt").read_bytes()
+    excluded = (lists_of(root) / "excluded.txt").read_bytes()
     assert excluded.startswith(b"dog/" + LATIN1 + b"\t")
     assert excluded_by_check(root) == [with_latin1_name(root, data=b"not an image")]
     with pytest.raises(SystemExit) as err:
@@ -107,7 +108,7 @@ def test_a_newline_in_a_name_stays_on_one_line_of_the_excluded_list(tmp_path: Pa
     tab = root / "dog" / "back\\slash\tand tab.txt"
     tab.write_text("not an image")
     assert cli.main(["check", str(root), "--threads", "1"]) == 1
-    lines = (root / ".dali-saliencymix-check" / "excluded.txt").read_text().splitlines()
+    lines = (lists_of(root) / "excluded.txt").read_text().splitlines()
     assert len(lines) == 2, lines
     assert sorted(line.split("\t")[0] for line in lines) == [
         "dog/back\\\\slash\\tand tab.txt",

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dali_saliencymix.app.progress import file_progress
+from dali_saliencymix.data.check_lists import old_check_dir
 from dali_saliencymix.data.decode_check import CheckReport, check_dataset
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.names import printable
@@ -95,6 +96,13 @@ def _print_report(report: CheckReport, root: str | Path, console: Console) -> No
     )
     if report.bad:
         say(
-            "train without them: python pipelines/train_imagenet.py "
-            f"{root} --skip-bad (or --file-list {lists['files']})"
+            f"train without them: the trainer's --skip-bad (pipelines/train_imagenet.py {root} "
+            f"--skip-bad), or the clean list (--file-list {lists['files']}, or file_list= in "
+            "the factories)"
+        )
+    old = old_check_dir(root)
+    if old is not None:
+        say(
+            f"note: {old} holds lists from a version before 0.2.0; remove it: DALI's "
+            "fn.readers.file counts it as a class and shifts every class id by one"
         )

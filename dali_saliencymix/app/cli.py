@@ -121,8 +121,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--out",
         default=None,
-        help="folder for the lists (default: DATA_DIR/.dali-saliencymix-check, where the "
-        "trainer's --skip-bad looks)",
+        help="folder for the lists (default: DATA_DIR.dali-saliencymix-check beside DATA_DIR, "
+        "where the trainer's --skip-bad looks; not inside it, where a plain DALI file reader "
+        "would count it as a class)",
     )
     check.add_argument(
         "--threads", type=_positive_int, default=None, help="decoding threads (default: all cores)"

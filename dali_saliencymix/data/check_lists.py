@@ -1,12 +1,16 @@
 """The lists that ``dali-saliencymix check`` writes, and reading its exclusions back.
 
-``DATA_DIR/.dali-saliencymix-check/`` (or the check's ``--out``) holds ``files.txt`` (the clean
-list in DALI's ``path label`` format), ``classes.txt`` and ``excluded.txt`` (``path<TAB>reason``).
+``DATA_DIR.dali-saliencymix-check/`` beside the data folder (or the check's ``--out``) holds
+``files.txt`` (the clean list in DALI's ``path label`` format), ``classes.txt`` and
+``excluded.txt`` (``path<TAB>reason``). Beside, not inside: DALI's ``fn.readers.file`` counts
+every sub-folder of its root as a class, hidden ones included, so a folder of lists inside the
+data would shift every class id of a plain DALI reader by one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,15 +18,31 @@ from dali_saliencymix.data.folder import CLASSES_TXT, BadFile, DatasetError, Ima
 from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS, escape_field, unescape_field
 from dali_saliencymix.data.writing import atomic_path, check_writable
 
-# Where `dali-saliencymix check DATA_DIR` writes its lists by default (hidden: never a class).
-CHECK_DIR = ".dali-saliencymix-check"
+# `dali-saliencymix check DATA_DIR` writes its lists by default into DATA_DIR + this suffix,
+# beside the data folder; versions before 0.2.0 wrote into DATA_DIR/.dali-saliencymix-check.
+CHECK_SUFFIX = ".dali-saliencymix-check"
 FILES_TXT = "files.txt"
 EXCLUDED_TXT = "excluded.txt"
 
 
 def check_dir(root: str | Path) -> Path:
-    """The folder where ``dali-saliencymix check ROOT`` writes its lists by default."""
-    return Path(root) / CHECK_DIR
+    """The folder where ``dali-saliencymix check ROOT`` writes its lists by default.
+
+    Beside ROOT, named after it: ``/data/train`` -> ``/data/train.dali-saliencymix-check``.
+    """
+    absolute = Path(os.path.abspath(root))
+    if not absolute.name:  # the filesystem root has no name to put a folder beside
+        return absolute / CHECK_SUFFIX
+    return absolute.with_name(absolute.name + CHECK_SUFFIX)
+
+
+def old_check_dir(root: str | Path) -> Path | None:
+    """The lists folder that versions before 0.2.0 wrote inside ROOT, if it is there.
+
+    A plain ``fn.readers.file(file_root=ROOT)`` counts it as class 0 and shifts every other one.
+    """
+    old = Path(root) / CHECK_SUFFIX
+    return old if old.is_dir() else None
 
 
 def excluded_by_check(root: str | Path, lists: str | Path | None = None) -> list[Path]:
@@ -33,9 +53,16 @@ def excluded_by_check(root: str | Path, lists: str | Path | None = None) -> list
     where = Path(lists) if lists is not None else check_dir(root)
     path = where / EXCLUDED_TXT
     if not path.is_file():
+        earlier = old_check_dir(root) if lists is None else None
+        again = (
+            f" (the lists in {earlier} are from a version before 0.2.0, which wrote them inside "
+            "the data folder: run the check again, then remove that folder)"
+            if earlier is not None
+            else ""
+        )
         raise DatasetError(
             f"{path} does not exist: run `dali-saliencymix check {root}` first (it decodes every "
-            "file and lists those that cannot be read)"
+            f"file and lists those that cannot be read){again}"
         )
     text = path.read_text(encoding=LIST_ENCODING, errors=LIST_ERRORS)
     return [

@@ -166,7 +166,7 @@ def check_dataset(
     progress: Callable[[int], None] | None = None,
     on_scanned: Callable[[ImageFolder], None] | None = None,
 ) -> CheckReport:
-    """Scan `root`, decode every file, write the lists into `out` (default: ``ROOT/.dali-...``).
+    """Scan `root`, decode every file, write the lists into `out` (default: :func:`check_dir`).
 
     The scan's rejections (broken links, non-image names or contents) and the decoding failures
     together make the excluded list. `on_scanned` is called with the scan before decoding

@@ -51,7 +51,7 @@ def _add_data(p: argparse.ArgumentParser) -> None:
         "--skip-bad",
         action="store_true",
         help="leave out the files that `dali-saliencymix check DATA_DIR` (and VAL_DIR) listed "
-        "as unreadable (its default output, DIR/.dali-saliencymix-check/excluded.txt)",
+        "as unreadable (its default output, DIR.dali-saliencymix-check/excluded.txt)",
     )
     p.add_argument("--workers", type=int_at_least(1), default=4, help="DALI CPU threads per rank")
     p.add_argument("--crop", type=int_at_least(1), default=224, help="training image size")

@@ -21,8 +21,22 @@ from dali_saliencymix.options import MixConfig, resolve_options
 LABEL_SUM_TOLERANCE = 1e-3
 
 
+def require_array(value: object, what: str) -> None:
+    """A TypeError naming `what` unless `value` is a numpy array (a tensor gets the torch path)."""
+    if isinstance(value, np.ndarray):
+        return
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    hint = (
+        " (dali_saliencymix.torch takes tensors; or pass tensor.numpy())"
+        if kind.startswith("torch.")
+        else ""
+    )
+    raise TypeError(f"{what}: expected a numpy array, got {kind}{hint}")
+
+
 def image_dims(image: np.ndarray, what: str = "image") -> tuple[int, int, int]:
     """(height, width, channels) of a uint8 HWC or HW array; a ValueError says what is wrong."""
+    require_array(image, what)
     if image.dtype != np.uint8:
         raise ValueError(f"{what}: expected a uint8 image, got dtype {image.dtype}")
     if image.ndim == 2:
@@ -299,6 +313,7 @@ def mix(
     """
     who = "numpy.mix"
     options = resolve_options(options, fields, who)
+    require_array(images, f"{who}: images")
     if images.ndim != 4:
         raise ValueError(f"{who}: images: expected an NHWC batch, got shape {images.shape}")
     n, h, w, c = images.shape

@@ -37,7 +37,7 @@ from torch.utils.data import default_collate
 
 from dali_saliencymix.normalisation import mean_std
 from dali_saliencymix.options import MixConfig, OptionError, resolve_options
-from dali_saliencymix.torch.tensor_mix import mix as tensor_mix
+from dali_saliencymix.torch.tensor_mix import mix_as
 from dali_saliencymix.torch.timm_mixing import (
     Plan,
     mix_float_in_place,
@@ -116,8 +116,8 @@ class _DropIn:
         # 1): the kernels mix class 0 for the weights, and the dense targets are mixed here with
         # the kernels' arithmetic (mix/labels.h: y_t * lam + y_s * (1 - lam), float32).
         labels = torch.zeros(shape[0], dtype=torch.int64) if self.multi_label else target
-        _, soft, boxes, lams, sources = tensor_mix(
-            pixels, labels, options, draws=plan.draws, return_info=True
+        _, soft, boxes, lams, sources = mix_as(
+            self._who, pixels, labels, options, plan.draws, return_info=True
         )
         if self.multi_label:
             lam = lams.to(target.device)[:, None]

@@ -257,7 +257,7 @@ class FeatureSaliencyMix:
         n = images.shape[0]
         targets = self._smoothed(labels, n, images.device)
         if not (self.training and self.enabled and self._handles) or n == 0:
-            logits = self.model(images)
+            logits = self._checked(self.model(images))
             if not return_info:
                 return logits, targets
             return logits, targets, _unmixed_info(n, images.device)
@@ -265,6 +265,7 @@ class FeatureSaliencyMix:
         arrays = checked_draws(draws if draws is not None else self._draw(n), n, self._options)
         packed = pack_draws(arrays, self._options.mode, images.device)
         logits, boxes, lam = self._mixed_forward(images, name, packed)
+        logits = self._checked(logits)
         source = packed[:, SOURCE].long()
         weight = lam[:, None]
         targets = targets * weight + targets[source] * (1.0 - weight)
@@ -272,6 +273,21 @@ class FeatureSaliencyMix:
             return logits, targets
         info = FeatureMixInfo(name, boxes, lam, source.int(), packed[:, APPLY] != 0)
         return logits, targets, info
+
+    def _checked(self, logits: Any) -> Any:
+        """The model's output; a ValueError when its class count is not ``num_classes``.
+
+        The targets are ``num_classes`` wide: a loss would report the mismatch only as a shape
+        error.
+        """
+        if isinstance(logits, torch.Tensor) and logits.dim() == 2:
+            if logits.shape[1] != self._options.num_classes:
+                raise ValueError(
+                    f"{WHO}: the model gives {logits.shape[1]} outputs per sample, but "
+                    f"num_classes is {self._options.num_classes} (the targets' width): give "
+                    f"num_classes={logits.shape[1]}"
+                )
+        return logits
 
     def state_dict(self) -> dict[str, Any]:
         """The generator's state and the layers (for checkpoints)."""

@@ -100,7 +100,7 @@ def mix(
 
     """
     options = resolve_options(options, fields, "torch.mix")
-    return _mix(images, labels, options, draws, seed, return_info, layout, "torch.mix")
+    return mix_as("torch.mix", images, labels, options, draws, seed, return_info, layout)
 
 
 def saliency_mix(
@@ -124,19 +124,24 @@ def saliency_mix(
     ``cutmix_alpha``. Arguments (``layout`` included) and outputs as :func:`mix`.
     """
     options = saliency_mix_options(options, fields, "torch.saliency_mix", alpha)
-    return _mix(images, labels, options, draws, seed, return_info, layout, "torch.saliency_mix")
+    return mix_as("torch.saliency_mix", images, labels, options, draws, seed, return_info, layout)
 
 
-def _mix(
+def mix_as(
+    who: str,
     images: torch.Tensor,
     labels: torch.Tensor | np.ndarray,
     options: MixConfig,
-    draws: MixDraws | None,
-    seed: int | np.random.Generator | None,
-    return_info: bool,
-    layout: str,
-    who: str,
+    draws: MixDraws | None = None,
+    seed: int | np.random.Generator | None = None,
+    return_info: bool = False,
+    layout: str = "NHWC",
 ) -> tuple[torch.Tensor, ...]:
+    """:func:`mix` with checked options; its errors name `who`.
+
+    `who` is the function the user called: ``torch.mix``, ``torch.saliency_mix``,
+    ``timm.Mixup``, ...
+    """
     images = _as_nhwc(images, layout, who)
     device = images.device
     if device.type not in ("cpu", "cuda"):
@@ -189,6 +194,14 @@ def _as_nhwc(images: torch.Tensor, layout: str, who: str) -> torch.Tensor:
     """The uint8 batch as an NHWC view; a ValueError says what is wrong, in the given layout."""
     if layout not in LAYOUTS:
         raise ValueError(f"{who}: layout must be 'NHWC' or 'NCHW', got {layout!r}")
+    if not isinstance(images, torch.Tensor):
+        kind = f"{type(images).__module__}.{type(images).__qualname__}"
+        hint = (
+            " (dali_saliencymix.numpy takes numpy arrays; or pass torch.from_numpy(images))"
+            if isinstance(images, np.ndarray)
+            else ""
+        )
+        raise TypeError(f"{who}: images: expected a uint8 {layout} torch.Tensor, got {kind}{hint}")
     if images.dtype != torch.uint8 or images.dim() != 4:
         raise ValueError(
             f"{who}: images: expected a uint8 {layout} tensor, got {images.dtype} of shape "

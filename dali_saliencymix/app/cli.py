@@ -50,7 +50,9 @@ PREVIEW_FIELDS = (
 
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=_positive_int, default=224, help="crop size")
+    parser.add_argument(
+        "--size", type=_positive_int, default=224, help="crop size (default: %(default)s)"
+    )
     parser.add_argument(
         "--device",
         choices=["auto", "cpu", "gpu"],
@@ -66,18 +68,37 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "throughput line",
     )
     demo.add_argument("--out", default="out/demo.png", help="PNG to write (default: %(default)s)")
-    demo.add_argument("--batches", type=_positive_int, default=10, help="batches to time")
+    demo.add_argument(
+        "--batches", type=_positive_int, default=10, help="batches to time (default: %(default)s)"
+    )
     add_mix_arguments(demo)
     _add_pipeline_options(demo)
     demo.set_defaults(func=cmd_demo)
 
 
 def _add_preview(sub: argparse._SubParsersAction) -> None:
-    preview = sub.add_parser("preview", help="a grid of mixed images from DATA_DIR")
+    preview = sub.add_parser(
+        "preview",
+        help="a grid of mixed images from DATA_DIR",
+        description="A grid of one batch of DATA_DIR mixed three ways side by side: MixUp, "
+        "CutMix (random box) and SaliencyMix, with each sample's box and label weight. To show "
+        "the kinds, every sample is mixed with its own draw and with sample N-1-i (mode elem, "
+        "prob 1); training's default (mode batch) pastes one box into the whole batch.",
+    )
     preview.add_argument("data_dir", help="folder of class sub-folders of images")
     preview.add_argument("--out", required=True, help="PNG to write")
-    preview.add_argument("--batch-size", type=_positive_int, default=8, help="images in the grid")
-    preview.add_argument("--seed", type=_non_negative_int, default=1)
+    preview.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=8,
+        help="images in the grid (default: %(default)s)",
+    )
+    preview.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=1,
+        help="seed of the crops and draws (default: %(default)s)",
+    )
     add_mix_arguments(preview, only=PREVIEW_FIELDS)
     add_feature_mix_arguments(preview, training=False)
     preview.add_argument(
@@ -100,8 +121,12 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="folder of class sub-folders (default: the shipped photos)",
     )
-    bench.add_argument("--batch-size", type=_positive_int, default=32)
-    bench.add_argument("--batches", type=_positive_int, default=20)
+    bench.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="(default: %(default)s)"
+    )
+    bench.add_argument(
+        "--batches", type=_positive_int, default=20, help="batches timed (default: %(default)s)"
+    )
     add_mix_arguments(bench)
     _add_pipeline_options(bench)
     bench.set_defaults(func=cmd_bench)

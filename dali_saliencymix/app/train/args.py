@@ -53,27 +53,46 @@ def _add_data(p: argparse.ArgumentParser) -> None:
         help="leave out the files that `dali-saliencymix check DATA_DIR` (and VAL_DIR) listed "
         "as unreadable (its default output, DIR.dali-saliencymix-check/excluded.txt)",
     )
-    p.add_argument("--workers", type=int_at_least(1), default=4, help="DALI CPU threads per rank")
-    p.add_argument("--crop", type=int_at_least(1), default=224, help="training image size")
+    p.add_argument(
+        "--workers", type=int_at_least(1), default=4, help="DALI CPU threads per rank (default: 4)"
+    )
+    p.add_argument(
+        "--crop", type=int_at_least(1), default=224, help="training image size (default: 224)"
+    )
 
 
 def _add_optimisation(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--arch", default="resnet50", help="'tiny' or a torchvision model name")
-    p.add_argument("--epochs", type=int_at_least(1), default=90)
-    p.add_argument("--batch-size", type=int_at_least(1), default=256, help="per rank")
+    p.add_argument(
+        "--arch", default="resnet50", help="'tiny' or a torchvision model name (default: resnet50)"
+    )
+    p.add_argument("--epochs", type=int_at_least(1), default=90, help="(default: 90)")
+    p.add_argument(
+        "--batch-size", type=int_at_least(1), default=256, help="per rank (default: 256)"
+    )
     p.add_argument(
         "--lr",
         type=number_at_least(0, strictly=True),
         default=None,
         help="default: 0.1 x batch x world / 256",
     )
-    p.add_argument("--momentum", type=number_at_least(0), default=0.9)
-    p.add_argument("--weight-decay", type=number_at_least(0), default=1e-4)
-    p.add_argument("--warmup-epochs", type=number_at_least(0), default=5.0)
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="rank r uses seed + r")
+    p.add_argument("--momentum", type=number_at_least(0), default=0.9, help="(default: 0.9)")
+    p.add_argument(
+        "--weight-decay", type=number_at_least(0), default=1e-4, help="(default: 0.0001)"
+    )
+    p.add_argument(
+        "--warmup-epochs",
+        type=number_at_least(0),
+        default=5.0,
+        help="linear learning-rate warm-up, then cosine (default: 5)",
+    )
+    p.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="rank r uses seed + r (default: 0)"
+    )
     p.add_argument("--cpu", action="store_true", help="CPU only (DALI on the CPU, gloo)")
     p.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
-    p.add_argument("--no-channels-last", action="store_true")
+    p.add_argument(
+        "--no-channels-last", action="store_true", help="keep the model in NCHW memory order"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -70,3 +70,12 @@ def test_feature_mix_refuses_a_model_with_another_class_count() -> None:
         assert str(err.value).endswith("give num_classes=4")
     logits, targets = FeatureSaliencyMix(model, ["layer"], num_classes=4)(x, torch.tensor([0, 1]))
     assert logits.shape == targets.shape == (2, 4)
+
+
+def test_counts_in_messages_agree_with_their_nouns() -> None:
+    from dali_saliencymix._text import counted
+
+    assert [counted(n, "file") for n in (0, 1, 2)] == ["0 files", "1 file", "2 files"]
+    assert counted(1, "class", "classes") == "1 class" and counted(3, "class", "classes") == (
+        "3 classes"
+    )

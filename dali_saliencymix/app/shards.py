@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from dali_saliencymix._text import counted
 from dali_saliencymix.app.progress import file_progress
 from dali_saliencymix.data.names import printable
 from dali_saliencymix.data.shard_writer import write_folder_shards
@@ -58,9 +59,10 @@ def shards_command(
     console.print(
         Text(
             printable(
-                f"wrote {manifest.num_samples} images of {manifest.num_classes} classes{left} to "
-                f"{len(tars)} shards ({size / 2**20:.1f} MiB) in {out_dir}; class map in "
-                f"{Path(out_dir) / MANIFEST}"
+                f"wrote {counted(manifest.num_samples, 'image')} of "
+                f"{counted(manifest.num_classes, 'class', 'classes')}{left} to "
+                f"{counted(len(tars), 'shard')} ({size / 2**20:.1f} MiB) in {out_dir}; class "
+                f"map in {Path(out_dir) / MANIFEST}"
             )
         )
     )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from errno import ELOOP
 from pathlib import Path
 
+from dali_saliencymix._text import counted
 from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS
 
 IMAGE_SUFFIXES = {
@@ -381,7 +382,8 @@ def _rejected_message(folder: ImageFolder) -> str:
     if by_name:
         what = "not images (by name)" + (f" or {what}" if by_content else "")
     return (
-        f"{folder.root}: {len(folder.rejected)} files are {what}: {shown}{more}. Move them out, "
+        f"{folder.root}: {counted(len(folder.rejected), 'file')} "
+        f"{'is' if len(folder.rejected) == 1 else 'are'} {what}: {shown}{more}. Move them out, "
         f"or run `dali-saliencymix check {folder.root}` and train with --skip-bad"
     )
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from dali_saliencymix._text import counted
 from dali_saliencymix.data.decode_check import decode_failures
 from dali_saliencymix.data.folder import BadFile, ImageFolder, scan_image_folder
 from dali_saliencymix.data.shards import (
@@ -270,7 +271,8 @@ def _bad_files_message(folder: ImageFolder, bad: Sequence[BadFile]) -> str:
     shown = "; ".join(f"{folder.relative(b.path)}: {b.reason}" for b in bad[:5])
     more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
     return (
-        f"{folder.root}: {len(bad)} files cannot be used: {shown}{more}. Nothing was written: "
+        f"{folder.root}: {counted(len(bad), 'file')} cannot be used: {shown}{more}. Nothing "
+        "was written: "
         "move them out, or leave them out with --skip-bad (skip_bad=True; they are listed in "
         "the manifest)"
     )

@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from dali_saliencymix._text import counted
 from dali_saliencymix.app.flags import flag_of
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.shards import ShardSet
@@ -110,15 +111,15 @@ def load_checkpoint(
     state = _read(args.resume)
     if state["epoch"] >= args.epochs:
         raise CheckpointError(
-            f"{where}: the run already trained {state['epoch']} epoch(s); give --epochs above "
-            f"{state['epoch']} to train more"
+            f"{where}: the run already trained {counted(state['epoch'], 'epoch')}; give "
+            f"--epochs above {state['epoch']} to train more"
         )
     _check_data(where, state["data"], fingerprint, args.data_dir)
     if len(state["dali_checkpoints"]) != world or state["args"]["batch_size"] != args.batch_size:
         raise CheckpointError(
-            f"{where}: saved with {len(state['dali_checkpoints'])} "
-            f"ranks and batch size {state['args']['batch_size']}; resume with the "
-            f"same (now {world} ranks, batch size {args.batch_size})"
+            f"{where}: saved with {counted(len(state['dali_checkpoints']), 'rank')} and batch "
+            f"size {state['args']['batch_size']}; resume with the same (now "
+            f"{counted(world, 'rank')}, batch size {args.batch_size})"
         )
     now = dataclasses.asdict(mix)
     changed = [k for k in now if state["mix"].get(k) != now[k]]

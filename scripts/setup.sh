@@ -12,17 +12,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+say() { echo "setup.sh: $*" >&2; }
+step() {  # step WHAT COMMAND...: say what is being done; if it fails, say which step it was
+  local what=$1
+  shift
+  say "$what"
+  "$@" || { say "failed: $what (pip's message is above)"; exit 1; }
+}
 if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+  step "creating .venv with $PYTHON" "$PYTHON" -m venv .venv
 fi
 pip=(.venv/bin/python -m pip)
-"${pip[@]}" install --quiet --upgrade pip
+step "upgrading pip" "${pip[@]}" install --quiet --upgrade pip
 built=$(mktemp -d)
 trap 'rm -rf "$built"' EXIT
+say "building dali-saliencymix in the background (C++ and CUDA: about a minute and a half)"
 "${pip[@]}" wheel --quiet --no-deps --wheel-dir "$built" . > "$built/build.log" 2>&1 &
 building=$!
 if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
-  "${pip[@]}" install --quiet "torch==2.14.1" "torchvision==0.29.1"
+  step "installing torch 2.14.1 and torchvision 0.29.1 (a download of several GB where they are not on disk)" \
+    "${pip[@]}" install --quiet "torch==2.14.1" "torchvision==0.29.1"
 fi
 # The package's requirements (pyproject.toml: dependencies, [cuda12], [test]) while it builds.
 # (tomllib: Python 3.11+; on 3.10 the last step installs them instead.)
@@ -34,13 +43,16 @@ print('\n'.join(project['dependencies'] + extras['cuda12'] + extras['test']))" 2
   requirements=""
 if [ -n "$requirements" ]; then
   mapfile -t requirements <<< "$requirements"
-  "${pip[@]}" install --quiet "${requirements[@]}"
+  step "installing DALI (CUDA 12 build), OpenCV, timm and the test tools" \
+    "${pip[@]}" install --quiet "${requirements[@]}"
 fi
+say "waiting for the build of dali-saliencymix"
 if ! wait "$building"; then
   cat "$built/build.log" >&2
-  echo "setup.sh: building dali-saliencymix failed (its log is above)" >&2
+  say "failed: building dali-saliencymix (its log is above)"
   exit 1
 fi
 "${pip[@]}" uninstall --quiet --yes dali-saliencymix > /dev/null 2>&1 || true
 wheel=$(ls "$built"/*.whl)
-"${pip[@]}" install --quiet "$wheel[test,cuda12]"
+step "installing dali-saliencymix" "${pip[@]}" install --quiet "$wheel[test,cuda12]"
+say "ready: .venv (.venv/bin/dali-saliencymix demo, .venv/bin/pytest -q)"

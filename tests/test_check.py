@@ -206,3 +206,8 @@ def test_the_lists_leave_a_plain_dali_reader_s_labels_alone(tmp_path: Path, caps
     text = " ".join(capsys.readouterr().out.split())
     assert "holds lists from a version before 0.2.0; remove it" in text
     assert "shifts every class id by one" in text
+    assert "hidden folders" not in text  # that one is named once, above
+    (root / ".ipynb_checkpoints").mkdir()
+    assert cli.main(["check", str(root)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"note: hidden folders in {root} (.ipynb_checkpoints) are skipped here" in text

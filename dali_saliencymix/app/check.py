@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dali_saliencymix.app.progress import file_progress
-from dali_saliencymix.data.check_lists import old_check_dir
+from dali_saliencymix.data.check_lists import hidden_folders, old_check_dir
 from dali_saliencymix.data.decode_check import CheckReport, check_dataset
 from dali_saliencymix.data.folder import ImageFolder
 from dali_saliencymix.data.names import printable
@@ -105,4 +105,12 @@ def _print_report(report: CheckReport, root: str | Path, console: Console) -> No
         say(
             f"note: {old} holds lists from a version before 0.2.0; remove it: DALI's "
             "fn.readers.file counts it as a class and shifts every class id by one"
+        )
+    others = [p for p in hidden_folders(root) if p != old]
+    if others:
+        names = ", ".join(p.name for p in others)
+        say(
+            f"note: hidden folders in {root} ({names}) are skipped here, but a plain DALI "
+            "fn.readers.file(file_root=...) counts each as a class and shifts the class ids; "
+            "move them out, or read the clean list (file_list=)"
         )

@@ -14,7 +14,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from dali_saliencymix.data.folder import CLASSES_TXT, BadFile, DatasetError, ImageFolder
+from dali_saliencymix.data.folder import (
+    CLASSES_TXT,
+    BadFile,
+    DatasetError,
+    ImageFolder,
+    is_hidden,
+)
 from dali_saliencymix.data.names import LIST_ENCODING, LIST_ERRORS, escape_field, unescape_field
 from dali_saliencymix.data.writing import atomic_path, check_writable
 
@@ -43,6 +49,20 @@ def old_check_dir(root: str | Path) -> Path | None:
     """
     old = Path(root) / CHECK_SUFFIX
     return old if old.is_dir() else None
+
+
+def hidden_folders(root: str | Path) -> list[Path]:
+    """The hidden sub-folders of `root` (``.ipynb_checkpoints``, ...), by name.
+
+    This package's scans skip them, but DALI's ``fn.readers.file(file_root=root)`` counts every
+    sub-folder as a class: each hidden one before the first class shifts every class id.
+    """
+    try:
+        with os.scandir(root) as it:
+            found = [Path(e.path) for e in it if is_hidden(e.name) and e.is_dir()]
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def excluded_by_check(root: str | Path, lists: str | Path | None = None) -> list[Path]:

@@ -170,10 +170,16 @@ def validate_steps(loader: DALIClassificationIterator, model, criterion) -> list
 def main(argv: list[str] | None = None) -> dict[str, list]:
     """Build the pipelines, train a tiny model a few batches, validate once, run the proxy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default=str(PHOTOS))
-    parser.add_argument("--dali_cpu", action="store_true")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--batches", type=int, default=2)
+    parser.add_argument(
+        "data", nargs="?", default=str(PHOTOS), help="class folder (default: the shipped photos)"
+    )
+    parser.add_argument(
+        "--dali_cpu", action="store_true", help="DALI on the CPU (needed without a GPU)"
+    )
+    parser.add_argument("--batch-size", type=int, default=4, help="(default: %(default)s)")
+    parser.add_argument(
+        "--batches", type=int, default=2, help="training batches run (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     loaders = {}
     for is_training in (True, False):

@@ -104,7 +104,9 @@ def test_check_command_prints_each_file_and_writes_the_lists(data, tmp_path, cap
     out = tmp_path / "lists"
     assert cli.main(["check", str(root), "--out", str(out), "--threads", "2"]) == 1
     text = " ".join(capsys.readouterr().out.split())
-    assert "checked 16 files of 2 classes" in text and "files/s" in text
+    assert "checked 16 files of 2 classes (" in text and "files/s" in text
+    # The progress bar counts what is decoded; the line says what the scan refused first.
+    assert "decoded, " in text and "refused by the scan)" in text
     for path in damaged.values():
         assert f"dog/{path.name}" in text
     assert "--skip-bad" in text

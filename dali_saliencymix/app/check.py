@@ -75,8 +75,10 @@ def _print_report(report: CheckReport, root: str | Path, console: Console) -> No
         console.print(Text(printable(text)))
 
     folder = report.folder
+    refused = len(folder.rejected)
+    scan = f" ({folder.num_files} decoded, {refused} refused by the scan)" if refused else ""
     say(
-        f"checked {report.num_checked} files of {folder.num_classes} classes in "
+        f"checked {report.num_checked} files of {folder.num_classes} classes{scan} in "
         f"{report.seconds:.1f} s ({report.files_per_second:.0f} files/s, "
         f"{report.num_threads} decoding threads): {len(report.bad)} cannot be used"
     )

@@ -50,9 +50,12 @@ def test_kernel_check_self_test_compares_the_family() -> None:
     assert sys.path == path  # spawned processes (the DDP tests) inherit it
 
 
-def test_run_all_is_valid_bash_and_names_every_check() -> None:
+def test_run_all_is_valid_bash_and_names_every_check(tmp_path: Path) -> None:
     script = GPU_DIR / "run_all.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
+    for argv in ([], [str(tmp_path)]):  # no pack folder, or one without the pack: stop at once
+        done = subprocess.run(["bash", str(script), *argv], capture_output=True, text=True)
+        assert done.returncode == 2 and "expected the folder that dali-lite wrote" in done.stderr
     text = script.read_text()
     checks = ("check_saliency_gpu.py", "check_dali_gpu.py", "bench_feature_mix.py", "memcheck")
     for check in (*checks, "racecheck"):

@@ -32,6 +32,7 @@ a machine without a GPU). It prints markdown tables and ``RESULT: PASS`` or ``RE
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -370,9 +371,17 @@ def describe(device: str) -> str:
 
     if device == "cpu":
         return f"CPU operators; DALI {nvidia.dali.__version__}"
-    import torch
-
-    return f"{torch.cuda.get_device_name()}; DALI {nvidia.dali.__version__}"
+    # nvidia-smi, not torch: under compute-sanitizer torch would start CUDA for nothing.
+    try:
+        smi = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader", "--id=0"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        smi = ""
+    return f"{smi or 'GPU 0'}; DALI {nvidia.dali.__version__}"
 
 
 if __name__ == "__main__":

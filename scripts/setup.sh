@@ -17,7 +17,11 @@ step() {  # step WHAT COMMAND...: say what is being done; if it fails, say which
   local what=$1
   shift
   say "$what"
-  "$@" || { say "failed: $what (pip's message is above)"; exit 1; }
+  "$@" || {
+    say "failed: $what (its message is above)"
+    [ -n "${building:-}" ] && kill "$building" 2>/dev/null
+    exit 1
+  }
 }
 if [ ! -x .venv/bin/python ]; then
   step "creating .venv with $PYTHON" "$PYTHON" -m venv .venv

@@ -17,7 +17,7 @@ from dali_saliencymix.data.decode_check import (
     decode_failures,
     explain_failure,
 )
-from dali_saliencymix.data.folder import read_file_list, scan_image_folder
+from dali_saliencymix.data.folder import DatasetError, read_file_list, scan_image_folder
 from dali_saliencymix.pipeline import MixConfig, train_pipeline
 from dali_saliencymix.torch import SaliencyMixIterator
 
@@ -106,7 +106,7 @@ def test_check_command_prints_each_file_and_writes_the_lists(data, tmp_path, cap
     text = " ".join(capsys.readouterr().out.split())
     assert "checked 16 files of 2 classes (" in text and "files/s" in text
     # The progress bar counts what is decoded; the line says what the scan refused first.
-    assert "decoded, " in text and "refused by the scan)" in text
+    assert "sent to the decoder, " in text and "refused by the scan)" in text
     for path in damaged.values():
         assert f"dog/{path.name}" in text
     assert "--skip-bad" in text
@@ -213,3 +213,18 @@ def test_the_lists_leave_a_plain_dali_reader_s_labels_alone(tmp_path: Path, caps
     assert cli.main(["check", str(root)]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert f"note: hidden folders in {root} (.ipynb_checkpoints) are skipped here" in text
+
+
+def test_the_lists_folder_is_beside_the_data_folder_however_it_is_named(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from dali_saliencymix.data.check_lists import check_dir
+
+    monkeypatch.chdir(tmp_path)
+    beside = tmp_path / "train.dali-saliencymix-check"
+    for given in ("train", "train/", "./train", str(tmp_path / "train"), "x/../train"):
+        assert check_dir(given) == beside, given
+    monkeypatch.chdir(tmp_path / "..")
+    assert check_dir(".").parent == tmp_path.parent.parent
+    with pytest.raises(DatasetError, match="filesystem root has no folder beside it"):
+        check_dir("/")

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dali_saliencymix._text import counted
 from dali_saliencymix.app.progress import file_progress
 from dali_saliencymix.data.check_lists import hidden_folders, old_check_dir
 from dali_saliencymix.data.decode_check import CheckReport, check_dataset
@@ -76,9 +77,10 @@ def _print_report(report: CheckReport, root: str | Path, console: Console) -> No
 
     folder = report.folder
     refused = len(folder.rejected)
-    scan = f" ({folder.num_files} decoded, {refused} refused by the scan)" if refused else ""
+    scan = f" ({folder.num_files} sent to the decoder, {refused} refused by the scan)"
     say(
-        f"checked {report.num_checked} files of {folder.num_classes} classes{scan} in "
+        f"checked {counted(report.num_checked, 'file')} of "
+        f"{counted(folder.num_classes, 'class', 'classes')}{scan if refused else ''} in "
         f"{report.seconds:.1f} s ({report.files_per_second:.0f} files/s, "
         f"{report.num_threads} decoding threads): {len(report.bad)} cannot be used"
     )
@@ -98,12 +100,12 @@ def _print_report(report: CheckReport, root: str | Path, console: Console) -> No
     )
     if report.bad:
         say(
-            f"train without them: the trainer's --skip-bad (pipelines/train_imagenet.py {root} "
-            f"--skip-bad), or the clean list (--file-list {lists['files']}, or file_list= in "
-            "the factories)"
+            f"train without them: the trainer's --skip-bad (train_imagenet.py {root} --skip-bad, "
+            f"in the repository's pipelines/), or the clean list (--file-list {lists['files']}, "
+            "or file_list= in the factories)"
         )
     old = old_check_dir(root)
-    if old is not None:
+    if old is not None and old.resolve() != lists["files"].parent.resolve():
         say(
             f"note: {old} holds lists from a version before 0.2.0; remove it: DALI's "
             "fn.readers.file counts it as a class and shifts every class id by one"

@@ -37,8 +37,11 @@ def check_dir(root: str | Path) -> Path:
     Beside ROOT, named after it: ``/data/train`` -> ``/data/train.dali-saliencymix-check``.
     """
     absolute = Path(os.path.abspath(root))
-    if not absolute.name:  # the filesystem root has no name to put a folder beside
-        return absolute / CHECK_SUFFIX
+    if not absolute.name:  # inside, a plain DALI reader would count the lists as a class
+        raise DatasetError(
+            f"{root}: a data folder at the filesystem root has no folder beside it for the "
+            "check's lists: give --out DIR (out= in Python)"
+        )
     return absolute.with_name(absolute.name + CHECK_SUFFIX)
 
 
@@ -82,7 +85,8 @@ def excluded_by_check(root: str | Path, lists: str | Path | None = None) -> list
         )
         raise DatasetError(
             f"{path} does not exist: run `dali-saliencymix check {root}` first (it decodes every "
-            f"file and lists those that cannot be read){again}"
+            "file and lists those that cannot be read; if it wrote elsewhere with --out DIR, "
+            f"train on its clean list: --file-list DIR/files.txt){again}"
         )
     text = path.read_text(encoding=LIST_ENCODING, errors=LIST_ERRORS)
     return [

@@ -285,7 +285,8 @@ class FeatureSaliencyMix:
                 raise ValueError(
                     f"{WHO}: the model gives {logits.shape[1]} outputs per sample, but "
                     f"num_classes is {self._options.num_classes} (the targets' width): give "
-                    f"num_classes={logits.shape[1]}"
+                    f"num_classes={logits.shape[1]}, or the model a head of "
+                    f"{self._options.num_classes} classes"
                 )
         return logits
 

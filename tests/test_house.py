@@ -111,3 +111,16 @@ def test_functions_are_short() -> None:
     for path in [*PACKAGE.rglob("*.py"), *(ROOT / "pipelines").glob("*.py")]:
         found.update(long_functions(path))
     assert not found, f"functions over {MAX_FUNCTION_LINES} lines: {found}"
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    """A newcomer finds each module of the package in the README's Layout table."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("\n## ", 1)] if "\n## " in layout[1:] else layout
+    missing = [
+        str(p.relative_to(PACKAGE))
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.name != "__init__.py" and f"`{p.name}`" not in layout
+    ]
+    assert not missing, f"modules missing from the README's Layout: {missing}"

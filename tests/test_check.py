@@ -228,3 +228,19 @@ def test_the_lists_folder_is_beside_the_data_folder_however_it_is_named(
     assert check_dir(".").parent == tmp_path.parent.parent
     with pytest.raises(DatasetError, match="filesystem root has no folder beside it"):
         check_dir("/")
+
+
+def test_the_hint_after_a_check_trains_as_printed(data, capsys) -> None:
+    """`check` ends with the command that trains without the files it excluded; that command,
+    `dali-saliencymix train DATA --skip-bad`, trains (the trainer installed with the package)."""
+    root, _ = data
+    assert cli.main(["check", str(root), "--threads", "2"]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    hint = f"dali-saliencymix train {root} --skip-bad"
+    assert hint in text, text
+    tiny = ["--epochs", "1", "--batch-size", "4", "--arch", "tiny", "--cpu", "--crop", "32"]
+    assert cli.main([*hint.split()[1:], *tiny, "--workers", "1", "--quiet"]) == 0
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["train", str(root), "--epochs", "0"])
+    assert usage.value.code == 2
+    assert "usage: dali-saliencymix train" in capsys.readouterr().err

@@ -100,9 +100,8 @@ def _print_report(report: CheckReport, root: str | Path, console: Console) -> No
     )
     if report.bad:
         say(
-            f"train without them: the trainer's --skip-bad (train_imagenet.py {root} --skip-bad, "
-            f"in the repository's pipelines/), or the clean list (--file-list {lists['files']}, "
-            "or file_list= in the factories)"
+            f"train without them: dali-saliencymix train {root} --skip-bad (or --file-list "
+            f"{lists['files']}; file_list= in the factories)"
         )
     old = old_check_dir(root)
     if old is not None and old.resolve() != lists["files"].parent.resolve():

@@ -207,11 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_demo, _add_preview, _add_bench, _add_check, _add_shards):
         add(sub)
+    # Listed here; `main` hands its arguments to the trainer's own parser.
+    sub.add_parser(
+        "train",
+        help="train a classifier with SaliencyMix (pipelines/train_imagenet.py, installed); "
+        "its flags: dali-saliencymix train --help",
+        add_help=False,
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dali-saliencymix` console command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:  # the trainer parses its own flags and prints its own errors
+        from dali_saliencymix.app.train import main as train
+
+        train(argv[1:], prog="dali-saliencymix train")
+        return 0
     args = build_parser().parse_args(argv)
     where = f"dali-saliencymix {args.command}"
     try:

@@ -37,14 +37,16 @@ class TrainerExit(SystemExit):
         return self.message
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None, prog: str = "train_imagenet.py") -> dict:
     """Train; returns a summary (per-epoch mean loss, images/s) for tests and scripts.
+
+    `prog` names the command in the usage line (``dali-saliencymix train`` runs this too).
 
     Errors end the run with one line on stderr naming the flag or the file, and exit code 2
     for usage errors (flags, option values, a --resume or --save that cannot be used), 1 for
     data that cannot be read and runs that cannot go on, 130 for Ctrl-C.
     """
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     try:
         return train(args)
     except OptionError as err:

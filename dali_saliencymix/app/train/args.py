@@ -14,9 +14,9 @@ from dali_saliencymix.app.flags import (
 DESCRIPTION = "ImageNet training with DALI and SaliencyMix, ready for torchrun."
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The trainer's argument parser."""
-    p = argparse.ArgumentParser(prog="train_imagenet.py", description=DESCRIPTION)
+def build_parser(prog: str = "train_imagenet.py") -> argparse.ArgumentParser:
+    """The trainer's argument parser (`prog`: the command's name in its usage line)."""
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     _add_data(p)
     _add_optimisation(p)
     # Mixing: timm's train.py flags with MixConfig's defaults (SaliencyMix; --cutmix 0 with
@@ -95,9 +95,11 @@ def _add_optimisation(p: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(
+    argv: list[str] | None = None, prog: str = "train_imagenet.py"
+) -> argparse.Namespace:
     """The trainer's arguments (exit code 2 for a malformed line or a number out of range).
 
     argparse's message names the flag.
     """
-    return build_parser().parse_args(argv)
+    return build_parser(prog).parse_args(argv)

@@ -244,3 +244,7 @@ def test_the_hint_after_a_check_trains_as_printed(data, capsys) -> None:
         cli.main(["train", str(root), "--epochs", "0"])
     assert usage.value.code == 2
     assert "usage: dali-saliencymix train" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as failed:  # without --skip-bad: the data's error, one line
+        cli.main(["train", str(root), *tiny, "--workers", "1", "--quiet"])
+    assert failed.value.code == 1
+    assert capsys.readouterr().err.startswith(f"dali-saliencymix train: {root}: ")

@@ -47,28 +47,28 @@ def main(argv: list[str] | None = None, prog: str = "train_imagenet.py") -> dict
     data that cannot be read and runs that cannot go on, 130 for Ctrl-C.
     """
     args = parse_args(argv, prog)
+    who = WHO if prog == "train_imagenet.py" else prog  # the command the user typed
     try:
         return train(args)
     except OptionError as err:
-        _fail(option_message(err.named(WHO)), 2)
+        _fail(option_message(err.named(who)), 2)
     except CheckpointError as err:
-        _fail(_where(err), err.code)
+        _fail(_where(who, err), err.code)
     except ModelError as err:
-        _fail(_where(err), 2)
+        _fail(_where(who, err), 2)
     except (DataError, DatasetError, TrainError) as err:
-        _fail(_where(err), 1)
+        _fail(_where(who, err), 1)
     except KeyboardInterrupt:
-        _fail(f"{WHO}: interrupted (Ctrl-C)", 130)
+        _fail(f"{who}: interrupted (Ctrl-C)", 130)
     except (ImportError, OSError, RuntimeError, ValueError) as err:
         # DALI's own errors (a pipeline that cannot be built), a DALI that does not match the
         # plugin, files that cannot be read: one line too.
-        _fail(_where(err), 1)
+        _fail(_where(who, err), 1)
 
 
-def _where(err: Exception) -> str:
+def _where(who: str, err: Exception) -> str:
     rank = os.environ.get("RANK")
-    who = f"{WHO} (rank {rank})" if rank is not None else WHO
-    return f"{who}: {err}"
+    return f"{who} (rank {rank}): {err}" if rank is not None else f"{who}: {err}"
 
 
 def _fail(message: str, code: int) -> NoReturn:

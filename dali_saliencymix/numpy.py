@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dali_saliencymix._native import c_api
+from dali_saliencymix._text import type_name
 from dali_saliencymix.options import MixConfig, resolve_options
 
 # Soft-label rows must sum to 1 within this (float32 rounding of probabilities stays far inside).
@@ -25,7 +26,7 @@ def require_array(value: object, what: str) -> None:
     """A TypeError naming `what` unless `value` is a numpy array (a tensor gets the torch path)."""
     if isinstance(value, np.ndarray):
         return
-    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    kind = type_name(value)
     hint = (
         " (dali_saliencymix.torch takes tensors; or pass tensor.numpy())"
         if kind.startswith("torch.")

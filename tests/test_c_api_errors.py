@@ -120,19 +120,24 @@ def test_errors_name_the_function_called_and_leave_the_next_call_working(rng) ->
     assert saliency.shape == (16, 16)
 
 
-@pytest.mark.parametrize(
-    ("bad", "shown"), [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf"), (-0.25, "-0.25")]
-)
-def test_soft_labels_must_be_finite_and_non_negative(bad: float, shown: str) -> None:
-    soft = np.full((3, 4), 0.25, np.float32)
-    soft[1, 2] = bad
-    status, message, _ = raw_mix_cpu(
+def mix_three(soft: np.ndarray) -> tuple:
+    """dsm_mix_cpu of three black 8x8 images with these soft labels, all mixed (lam 0.5)."""
+    return raw_mix_cpu(
         np.zeros((3, 8, 8, 3), np.uint8),
         soft,
         np.array([1, 2, 0], np.int32),
         np.full(3, 0.5, np.float32),
         np.ones(3, np.uint8),
     )
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"), [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf"), (-0.25, "-0.25")]
+)
+def test_soft_labels_must_be_finite_and_non_negative(bad: float, shown: str) -> None:
+    soft = np.full((3, 4), 0.25, np.float32)
+    soft[1, 2] = bad
+    status, message, _ = mix_three(soft)
     assert status != 0
     assert message.startswith("dsm_mix_cpu: labels: sample 1, class 2 is " + shown)
     assert "expected a finite value >= 0" in message
@@ -166,13 +171,7 @@ def test_negative_zero_and_zero_soft_labels_are_valid() -> None:
 def test_soft_labels_must_sum_to_one(row, shown) -> None:
     """One-hot x 5, all zeros and 3e38 were accepted; rows must sum to 1 (|sum - 1| <= 1e-3)."""
     soft = np.array([[0.0, 1.0, 0.0], row, [0.2, 0.3, 0.5]], np.float32)
-    status, message, _ = raw_mix_cpu(
-        np.zeros((3, 8, 8, 3), np.uint8),
-        soft,
-        np.array([1, 2, 0], np.int32),
-        np.full(3, 0.5, np.float32),
-        np.ones(3, np.uint8),
-    )
+    status, message, _ = mix_three(soft)
     assert status != 0
     assert message.startswith("dsm_mix_cpu: labels: sample 1 sums to " + shown), message
     assert "expected 1 (|sum - 1| <= 0.001)" in message

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from dali_saliencymix._native import c_api
+from dali_saliencymix._text import type_name
 from dali_saliencymix.numpy import DrawArrays, MixDraws, check_label_sums, label_arrays
 from dali_saliencymix.numpy import draw as family_draw
 from dali_saliencymix.options import MixConfig, resolve_options, saliency_mix_options
@@ -195,7 +196,7 @@ def _as_nhwc(images: torch.Tensor, layout: str, who: str) -> torch.Tensor:
     if layout not in LAYOUTS:
         raise ValueError(f"{who}: layout must be 'NHWC' or 'NCHW', got {layout!r}")
     if not isinstance(images, torch.Tensor):
-        kind = f"{type(images).__module__}.{type(images).__qualname__}"
+        kind = type_name(images)
         hint = (
             " (dali_saliencymix.numpy takes numpy arrays; or pass torch.from_numpy(images))"
             if isinstance(images, np.ndarray)
